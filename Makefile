@@ -1,0 +1,41 @@
+# Pulse: `make test` and `make demo` set up everything they need from nothing.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+NODE_BIN := node_modules/.bin
+# Debian installs nats-server in /usr/sbin, which a non-login PATH may lack.
+export PATH := $(PATH):/usr/sbin
+
+.PHONY: help deps nats elasticsearch build lint typecheck test demo clean
+
+help: ## list targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: node_modules/.package-lock.json ## npm packages
+
+nats: ## nats-server from Debian if missing
+	bash infra/provision/nats.sh
+
+elasticsearch: ## Elasticsearch integ-test-zip from Maven Central into .cache/
+	bash infra/provision/elasticsearch.sh >/dev/null
+
+build: deps ## compile TypeScript to dist/
+	$(NODE_BIN)/tsc -p tsconfig.json
+
+lint: deps ## eslint
+	$(NODE_BIN)/eslint .
+
+typecheck: deps ## type-check code and tests
+	$(NODE_BIN)/tsc -p tsconfig.test.json
+
+test: deps nats elasticsearch lint typecheck build ## everything: lint, types, unit, integration and end-to-end tests on real services
+	$(NODE_BIN)/vitest run
+
+demo: deps nats build ## run `pulse start` on the embedded defaults with synthetic traffic
+	node dist/bench/demo.js
+
+clean: ## remove build output and local data
+	rm -rf dist .pulse-data

@@ -1,0 +1,75 @@
+import { createClient, ClickHouseError, type ClickHouseClient } from "@clickhouse/client";
+import { createChdbConnection } from "chdb/connection";
+import { mkdir } from "node:fs/promises";
+import { StoreError } from "../../src/core/errors.js";
+import { schemaStatements } from "./schema.js";
+
+export type QueryParams = Readonly<Record<string, string | number>>;
+
+/**
+ * The analytics store. One code path for both engines: `@clickhouse/client` talks to a
+ * ClickHouse server over HTTP, or to chDB in-process through chDB's connection adapter,
+ * which runs queries off the event loop.
+ */
+export interface AnalyticsStore {
+  readonly database: string;
+  readonly engine: "chdb" | "clickhouse";
+  init(): Promise<void>;
+  insert(table: string, rows: readonly Record<string, unknown>[]): Promise<void>;
+  query<T>(sql: string, params: QueryParams): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+// ClickHouse codes that mean "try later": timeouts, too many parts/queries, memory pressure, network.
+const RETRYABLE_CODES = new Set(["159", "160", "164", "202", "209", "210", "241", "252", "394", "425"]);
+
+const classify = (e: unknown, what: string): StoreError => {
+  if (e instanceof ClickHouseError) return new StoreError("clickhouse", `${what}: ${e.message}`, RETRYABLE_CODES.has(String(e.code)), { cause: e });
+  return new StoreError("clickhouse", `${what}: ${(e as Error).message}`, true, { cause: e });
+};
+
+export interface StoreTarget {
+  /** ClickHouse server URL; undefined selects chDB in `chdbPath`. */
+  readonly url: string | undefined;
+  readonly chdbPath: string;
+  readonly database: string;
+}
+
+export const openAnalyticsStore = async (target: StoreTarget): Promise<AnalyticsStore> => {
+  let client: ClickHouseClient;
+  if (target.url) client = createClient({ url: target.url });
+  else {
+    await mkdir(target.chdbPath, { recursive: true });
+    // chDB bundles its own copy of the client's connection types; they match at run time but not nominally.
+    client = createClient({ connection: createChdbConnection({ path: target.chdbPath }) as never });
+  }
+  const db = target.database;
+  return {
+    database: db,
+    engine: target.url ? "clickhouse" : "chdb",
+    async init() {
+      try {
+        for (const statement of schemaStatements(db)) await client.command({ query: statement });
+      } catch (e) {
+        throw classify(e, "creating the schema");
+      }
+    },
+    async insert(table, rows) {
+      if (rows.length === 0) return;
+      try {
+        await client.insert({ table: `${db}.${table}`, values: rows as Record<string, unknown>[], format: "JSONEachRow" });
+      } catch (e) {
+        throw classify(e, `insert into ${table}`);
+      }
+    },
+    async query<T>(sql: string, params: QueryParams) {
+      try {
+        const rs = await client.query({ query: sql, query_params: params, format: "JSONEachRow" });
+        return await rs.json<T>();
+      } catch (e) {
+        throw classify(e, "query");
+      }
+    },
+    close: () => client.close(),
+  };
+};

@@ -1,0 +1,120 @@
+import { Client, errors } from "@elastic/elasticsearch";
+import type { PulseEvent } from "../../src/core/event.js";
+import { StoreError } from "../../src/core/errors.js";
+import type { EventLog } from "../eventlog/port.js";
+import { logId } from "../eventlog/subject.js";
+
+interface LogDoc {
+  readonly site: string;
+  readonly visitor: string;
+  readonly ts: number;
+  readonly seq: number;
+  readonly event: PulseEvent;
+}
+
+const PAGE = 5000;
+
+const monthIndex = (prefix: string, ts: number): string => {
+  const d = new Date(ts);
+  return `${prefix}-${d.getUTCFullYear()}.${String(d.getUTCMonth() + 1).padStart(2, "0")}`;
+};
+
+// 429 and 5xx pass with time; anything else is a mapping or request bug that a retry repeats.
+const retryableStatus = (status: number): boolean => status === 429 || status >= 500;
+
+const asStoreError = (e: unknown, what: string): StoreError => {
+  if (e instanceof StoreError) return e;
+  if (e instanceof errors.ResponseError) return new StoreError("elasticsearch", `${what}: ${e.message}`, retryableStatus(e.statusCode ?? 500), { cause: e });
+  return new StoreError("elasticsearch", `${what}: ${(e as Error).message}`, true, { cause: e });
+};
+
+/**
+ * The production event log: monthly indices, `_id` derived from (site, event id) so an
+ * append is `create`-only and a repeated event is a harmless 409. Only the fields
+ * needed for per-visitor ordered reads are indexed; the event itself is kept verbatim.
+ */
+export const elasticsearchEventLog = (url: string, namespace: string): EventLog => {
+  const client = new Client({ node: url });
+  const prefix = `${namespace}-events`;
+  const pattern = `${prefix}-*`;
+  return {
+    backend: "elasticsearch",
+    async init() {
+      try {
+        await client.indices.putIndexTemplate({
+          name: prefix,
+          index_patterns: [pattern],
+          template: {
+            settings: { number_of_shards: 1, number_of_replicas: 0, refresh_interval: "1s" },
+            mappings: {
+              dynamic: "strict",
+              properties: {
+                site: { type: "keyword" },
+                visitor: { type: "keyword" },
+                ts: { type: "date", format: "epoch_millis" },
+                seq: { type: "long" },
+                event: { type: "object", enabled: false },
+              },
+            },
+          },
+        });
+      } catch (e) {
+        throw asStoreError(e, "creating the index template");
+      }
+    },
+    async append(events) {
+      if (events.length === 0) return;
+      const operations = events.flatMap((e) => [
+        { create: { _index: monthIndex(prefix, e.ts), _id: logId(e.site, e.id) } },
+        { site: e.site, visitor: e.visitor, ts: e.ts, seq: e.seq, event: e } satisfies LogDoc,
+      ]);
+      let res;
+      try {
+        res = await client.bulk({ operations });
+      } catch (e) {
+        throw asStoreError(e, "bulk append");
+      }
+      if (!res.errors) return;
+      for (const item of res.items) {
+        const r = item.create;
+        if (!r || r.status < 300 || r.status === 409) continue;
+        throw new StoreError("elasticsearch", `bulk append: ${r.status} ${r.error?.type ?? ""} ${r.error?.reason ?? ""}`, retryableStatus(r.status));
+      }
+    },
+    async readVisitor(site, visitor, sinceTs) {
+      const out: PulseEvent[] = [];
+      let after: (number | string)[] | undefined;
+      try {
+        for (;;) {
+          const res = await client.search<LogDoc>({
+            index: pattern,
+            ignore_unavailable: true,
+            allow_no_indices: true,
+            size: PAGE,
+            query: { bool: { filter: [{ term: { site } }, { term: { visitor } }, { range: { ts: { gte: sinceTs } } }] } },
+            sort: [{ ts: "asc" }, { seq: "asc" }],
+            ...(after ? { search_after: after } : {}),
+          });
+          const hits = res.hits.hits;
+          for (const h of hits) if (h._source) out.push(h._source.event);
+          const last = hits.at(-1);
+          if (hits.length < PAGE || !last?.sort) break;
+          after = last.sort as (number | string)[];
+        }
+      } catch (e) {
+        throw asStoreError(e, "reading a visitor");
+      }
+      return out;
+    },
+    async count(site) {
+      try {
+        await client.indices.refresh({ index: pattern, ignore_unavailable: true, allow_no_indices: true });
+        const res = await client.count({ index: pattern, ignore_unavailable: true, allow_no_indices: true, query: { term: { site } } });
+        return res.count;
+      } catch (e) {
+        throw asStoreError(e, "count");
+      }
+    },
+    close: () => client.close(),
+  };
+};

@@ -1,0 +1,98 @@
+import { join } from "node:path";
+import { ConfigError } from "../core/errors.js";
+
+/** Every setting Pulse reads. This module is the only reader of `process.env`. */
+export interface PulseConfig {
+  readonly httpHost: string;
+  readonly httpPort: number;
+  readonly dataDir: string;
+  /** Unset: `pulse start` runs a local `nats-server -js` child under the data dir. */
+  readonly natsUrl: string | undefined;
+  /** Unset: the event log is a JetStream stream. */
+  readonly elasticsearchUrl: string | undefined;
+  /** Unset: chDB in-process under the data dir. */
+  readonly clickhouseUrl: string | undefined;
+  readonly sites: readonly string[];
+  readonly partitions: number;
+  readonly sessionTimeoutMs: number;
+  readonly maxBodyBytes: number;
+  readonly batchMaxEvents: number;
+  readonly batchMaxDelayMs: number;
+  readonly maxPendingEvents: number;
+  readonly visitorSalt: string;
+  readonly namespace: string;
+}
+
+export const ENV_DOC: readonly (readonly [string, string, string])[] = [
+  ["PULSE_HTTP_HOST", "0.0.0.0", "address the HTTP/WebSocket edge binds"],
+  ["PULSE_HTTP_PORT", "8080", "port of the HTTP/WebSocket edge"],
+  ["PULSE_DATA_DIR", "./.pulse-data", "where the embedded nats-server and chDB keep their data"],
+  ["PULSE_NATS_URL", "(unset)", "NATS server with JetStream; unset: start a local nats-server child"],
+  ["PULSE_ELASTICSEARCH_URL", "(unset)", "Elasticsearch for the event log; unset: the JetStream log stream"],
+  ["PULSE_CLICKHOUSE_URL", "(unset)", "ClickHouse server HTTP URL; unset: chDB under the data dir"],
+  ["PULSE_SITES", "demo", "comma-separated site ids that may send events"],
+  ["PULSE_PARTITIONS", "8", "visitor partitions of the ingest stream"],
+  ["PULSE_SESSION_TIMEOUT", "30m", "inactivity that ends a session (ms, or with s/m/h)"],
+  ["PULSE_MAX_BODY_BYTES", "1048576", "largest accepted request body"],
+  ["PULSE_BATCH_MAX_EVENTS", "512", "events per JetStream message before a flush"],
+  ["PULSE_BATCH_MAX_DELAY_MS", "2", "longest an event waits at the edge before its batch is flushed"],
+  ["PULSE_MAX_PENDING_EVENTS", "200000", "events awaiting PubAck before the edge answers 503"],
+  ["PULSE_VISITOR_SALT", "(random per data dir)", "salt of derived visitor ids when none is sent"],
+  ["PULSE_NAMESPACE", "pulse", "prefix of streams, subjects, indices and tables"],
+];
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const int = (env: Env, name: string, fallback: number, min = 1): number => {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name} must be an integer >= ${min}, got "${raw}"`);
+  return n;
+};
+
+export const parseDuration = (raw: string, name: string): number => {
+  const m = /^(\d+)(ms|s|m|h)?$/.exec(raw.trim());
+  if (!m) throw new ConfigError(`${name} must look like 1800000, 90s, 30m or 2h, got "${raw}"`);
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[m[2] ?? "ms"] ?? 1;
+  return Number(m[1]) * unit;
+};
+
+const url = (env: Env, name: string): string | undefined => {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return undefined;
+  try {
+    new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not a URL: "${raw}"`);
+  }
+  return raw;
+};
+
+const SITE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export const loadConfig = (env: Env = process.env): PulseConfig => {
+  const dataDir = env["PULSE_DATA_DIR"] || join(process.cwd(), ".pulse-data");
+  const sites = (env["PULSE_SITES"] ?? "demo").split(",").map((s) => s.trim()).filter(Boolean);
+  for (const s of sites) if (!SITE_ID.test(s)) throw new ConfigError(`PULSE_SITES: "${s}" is not a valid site id`);
+  const namespace = env["PULSE_NAMESPACE"] || "pulse";
+  if (!/^[a-z][a-z0-9_]{0,31}$/.test(namespace)) throw new ConfigError(`PULSE_NAMESPACE must match [a-z][a-z0-9_]*, got "${namespace}"`);
+  return {
+    httpHost: env["PULSE_HTTP_HOST"] || "0.0.0.0",
+    httpPort: int(env, "PULSE_HTTP_PORT", 8080, 0),
+    dataDir,
+    natsUrl: url(env, "PULSE_NATS_URL"),
+    elasticsearchUrl: url(env, "PULSE_ELASTICSEARCH_URL"),
+    clickhouseUrl: url(env, "PULSE_CLICKHOUSE_URL"),
+    sites,
+    partitions: int(env, "PULSE_PARTITIONS", 8),
+    sessionTimeoutMs: parseDuration(env["PULSE_SESSION_TIMEOUT"] ?? "30m", "PULSE_SESSION_TIMEOUT"),
+    maxBodyBytes: int(env, "PULSE_MAX_BODY_BYTES", 1024 * 1024),
+    batchMaxEvents: int(env, "PULSE_BATCH_MAX_EVENTS", 512),
+    batchMaxDelayMs: int(env, "PULSE_BATCH_MAX_DELAY_MS", 2, 0),
+    maxPendingEvents: int(env, "PULSE_MAX_PENDING_EVENTS", 200_000),
+    visitorSalt: env["PULSE_VISITOR_SALT"] ?? "",
+    namespace,
+  };
+};
+

@@ -1,0 +1,87 @@
+import type { WebSocket, WebSocketBehavior } from "uWebSockets.js";
+import { InvalidInput, StoreError } from "../core/errors.js";
+import { parseClientMessage, type ServerMessage } from "../query/protocol.js";
+import type { QueryService } from "../query/service.js";
+
+interface Socket {
+  readonly queries: Map<string, { cancelled: boolean }>;
+  closed: boolean;
+}
+
+const errorMessage = (id: string | null, e: unknown): ServerMessage => {
+  if (e instanceof InvalidInput) return { id, type: "error", error: { code: e.code, message: e.message } };
+  if (e instanceof StoreError) return { id, type: "error", error: { code: e.retryable ? "unavailable" : "query_failed", message: e.message } };
+  return { id, type: "error", error: { code: "internal", message: "internal error" } };
+};
+
+export interface QuerySockets {
+  readonly behavior: WebSocketBehavior<Socket>;
+  /** Ends every open socket, e.g. when the server shuts down. */
+  readonly closeAll: () => void;
+}
+
+/** `/ws`: one socket carries many queries at once, told apart by their ids. */
+export const queryWebSocket = (service: QueryService): QuerySockets => {
+  const sockets = new Set<WebSocket<Socket>>();
+  const behavior: WebSocketBehavior<Socket> = {
+  maxPayloadLength: 64 * 1024,
+  idleTimeout: 120,
+  upgrade: (res, req, context) => {
+    res.upgrade<Socket>(
+      { queries: new Map(), closed: false },
+      req.getHeader("sec-websocket-key"),
+      req.getHeader("sec-websocket-protocol"),
+      req.getHeader("sec-websocket-extensions"),
+      context,
+    );
+  },
+  open: (ws) => {
+    sockets.add(ws);
+  },
+  close: (ws) => {
+    const data = ws.getUserData();
+    data.closed = true;
+    for (const q of data.queries.values()) q.cancelled = true;
+    sockets.delete(ws);
+  },
+  message: (ws, message) => {
+    const data = ws.getUserData();
+    const send = (m: ServerMessage): void => {
+      if (!data.closed) ws.send(JSON.stringify(m));
+    };
+    let msg;
+    try {
+      msg = parseClientMessage(Buffer.from(message).toString("utf8"));
+    } catch (e) {
+      send(errorMessage(null, e));
+      return;
+    }
+    if (msg.op === "cancel") {
+      const q = data.queries.get(msg.id);
+      if (q) q.cancelled = true;
+      data.queries.delete(msg.id);
+      send({ id: msg.id, type: "cancelled" });
+      return;
+    }
+    if (data.queries.has(msg.id)) {
+      send({ id: msg.id, type: "error", error: { code: "duplicate_id", message: `a query with id "${msg.id}" is still running` } });
+      return;
+    }
+    const state = { cancelled: false };
+    data.queries.set(msg.id, state);
+    const { id, query } = msg;
+    void service
+      .run(id, query, send, () => state.cancelled || data.closed)
+      .catch((e: unknown) => send(errorMessage(id, e)))
+      .finally(() => {
+        if (data.queries.get(id) === state) data.queries.delete(id);
+      });
+  },
+};
+  return {
+    behavior,
+    closeAll: () => {
+      for (const ws of [...sockets]) ws.end(1001, "server shutting down");
+    },
+  };
+};

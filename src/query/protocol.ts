@@ -1,0 +1,36 @@
+import { InvalidInput } from "../core/errors.js";
+import { parseReportSpec, type ReportSpec } from "./report.js";
+
+/** What a client may send on `/ws`. Documented in docs/websocket-protocol.md. */
+export type ClientMessage = { readonly op: "query"; readonly id: string; readonly query: ReportSpec } | { readonly op: "cancel"; readonly id: string };
+
+/** What the server sends; every message carries the id of the request it answers. */
+export type ServerMessage =
+  | { readonly id: string; readonly type: "rows"; readonly columns: readonly string[]; readonly rows: readonly Record<string, string | number>[] }
+  | { readonly id: string; readonly type: "done"; readonly rowCount: number; readonly elapsedMs: number }
+  | { readonly id: string; readonly type: "cancelled" }
+  | { readonly id: string | null; readonly type: "error"; readonly error: { readonly code: string; readonly message: string } };
+
+const ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/** The request id, if one can be read, so that even a bad message gets an answer the client can match. */
+export const peekId = (raw: unknown): string | null => {
+  if (typeof raw !== "object" || raw === null) return null;
+  const id = (raw as Record<string, unknown>)["id"];
+  return typeof id === "string" && ID.test(id) ? id : null;
+};
+
+export const parseClientMessage = (text: string): ClientMessage => {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new InvalidInput("invalid_json", "the message is not valid JSON");
+  }
+  const id = peekId(raw);
+  if (id === null) throw new InvalidInput("invalid_message", `"id" must be a string of 1 to 64 letters, digits or _.:-`);
+  const op = (raw as Record<string, unknown>)["op"];
+  if (op === "cancel") return { op, id };
+  if (op === "query") return { op, id, query: parseReportSpec((raw as Record<string, unknown>)["query"]) };
+  throw new InvalidInput("invalid_message", `unknown "op" ${JSON.stringify(op)}; expected "query" or "cancel"`);
+};

@@ -1,0 +1,42 @@
+import type { PlacedEvent, SessionAgg } from "../../actors/session/reducer.js";
+
+/** ClickHouse DateTime64(3) text form, in UTC. */
+const chTime = (ms: number): string => new Date(ms).toISOString().replace("T", " ").replace("Z", "");
+
+const urlParts = (raw: string): { hostname: string; path: string } => {
+  try {
+    const u = new URL(raw);
+    return { hostname: u.hostname, path: u.pathname };
+  } catch {
+    return { hostname: "", path: "" };
+  }
+};
+
+export const eventRow = ({ event: e, sessionId }: PlacedEvent): Record<string, unknown> => ({
+  site: e.site,
+  event_id: e.id,
+  visitor_id: e.visitor,
+  session_id: sessionId,
+  ts: chTime(e.ts),
+  seq: e.seq,
+  name: e.name,
+  url: e.url,
+  ...urlParts(e.url),
+  referrer: e.referrer,
+  props: JSON.stringify(e.props),
+  received_at: chTime(e.receivedAt),
+});
+
+export const sessionRow = (s: SessionAgg): Record<string, unknown> => ({
+  site: s.site,
+  session_id: s.id,
+  visitor_id: s.visitor,
+  start: chTime(s.start),
+  end: chTime(s.end),
+  pageviews: s.pageviews,
+  events: s.events,
+  landing_page: s.landingPage,
+  exit_page: s.exitPage,
+  referrer: s.referrer,
+  version: s.events,
+});

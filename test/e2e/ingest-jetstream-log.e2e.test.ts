@@ -1,0 +1,11 @@
+import { afterAll, beforeAll, it } from "vitest";
+import { startTestPulse, type TestPulse } from "../harness/pulse.js";
+import { runIngestScenario } from "./scenario.js";
+
+let pulse: TestPulse;
+beforeAll(async () => {
+  pulse = await startTestPulse({ log: "jetstream" });
+});
+afterAll(() => pulse?.dispose());
+
+it("counts 1,000 events from 100 visitors exactly, with the JetStream event log", () => runIngestScenario(pulse), 120_000);
