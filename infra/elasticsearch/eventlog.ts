@@ -37,6 +37,21 @@ export const elasticsearchEventLog = (url: string, namespace: string): EventLog 
   const client = new Client({ node: url });
   const prefix = `${namespace}-events`;
   const pattern = `${prefix}-*`;
+  // Search sees only refreshed data. A read that follows an append by this process refreshes first,
+  // once for all reads waiting on it, so the log reads its own writes.
+  let unrefreshed = false;
+  let refreshing: Promise<unknown> | undefined;
+  const refreshIfNeeded = async (): Promise<void> => {
+    for (;;) {
+      if (unrefreshed && !refreshing) {
+        unrefreshed = false;
+        refreshing = client.indices.refresh({ index: pattern, ignore_unavailable: true, allow_no_indices: true }).finally(() => (refreshing = undefined));
+      }
+      if (!refreshing) return;
+      await refreshing;
+      if (!unrefreshed) return;
+    }
+  };
   return {
     backend: "elasticsearch",
     async init() {
@@ -71,6 +86,7 @@ export const elasticsearchEventLog = (url: string, namespace: string): EventLog 
       let res;
       try {
         res = await client.bulk({ operations });
+        unrefreshed = true;
       } catch (e) {
         throw asStoreError(e, "bulk append");
       }
@@ -85,6 +101,7 @@ export const elasticsearchEventLog = (url: string, namespace: string): EventLog 
       const out: PulseEvent[] = [];
       let after: (number | string)[] | undefined;
       try {
+        await refreshIfNeeded();
         for (;;) {
           const res = await client.search<LogDoc>({
             index: pattern,
@@ -108,7 +125,8 @@ export const elasticsearchEventLog = (url: string, namespace: string): EventLog 
     },
     async count(site) {
       try {
-        await client.indices.refresh({ index: pattern, ignore_unavailable: true, allow_no_indices: true });
+        unrefreshed = true;
+        await refreshIfNeeded();
         const res = await client.count({ index: pattern, ignore_unavailable: true, allow_no_indices: true, query: { term: { site } } });
         return res.count;
       } catch (e) {

@@ -1,6 +1,6 @@
 import type { WebSocket, WebSocketBehavior } from "uWebSockets.js";
 import { InvalidInput, StoreError } from "../core/errors.js";
-import { parseClientMessage, type ServerMessage } from "../query/protocol.js";
+import { messageId, parseClientMessage, type ServerMessage } from "../query/protocol.js";
 import type { QueryService } from "../query/service.js";
 
 interface Socket {
@@ -49,11 +49,12 @@ export const queryWebSocket = (service: QueryService): QuerySockets => {
     const send = (m: ServerMessage): void => {
       if (!data.closed) ws.send(JSON.stringify(m));
     };
+    const text = Buffer.from(message).toString("utf8");
     let msg;
     try {
-      msg = parseClientMessage(Buffer.from(message).toString("utf8"));
+      msg = parseClientMessage(text);
     } catch (e) {
-      send(errorMessage(null, e));
+      send(errorMessage(messageId(text), e));
       return;
     }
     if (msg.op === "cancel") {

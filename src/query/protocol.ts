@@ -14,7 +14,15 @@ export type ServerMessage =
 const ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 /** The request id, if one can be read, so that even a bad message gets an answer the client can match. */
-export const peekId = (raw: unknown): string | null => {
+export const messageId = (text: string): string | null => {
+  try {
+    return peekId(JSON.parse(text));
+  } catch {
+    return null;
+  }
+};
+
+const peekId = (raw: unknown): string | null => {
   if (typeof raw !== "object" || raw === null) return null;
   const id = (raw as Record<string, unknown>)["id"];
   return typeof id === "string" && ID.test(id) ? id : null;
