@@ -3,6 +3,7 @@ import { stableId } from "../../src/core/hash.js";
 
 /** One session as the projections see it. */
 export interface SessionAgg {
+  /** Derived from the session's earliest event, so a rebuild of the same log gives the same id. */
   readonly id: string;
   readonly site: string;
   readonly visitor: string;
@@ -11,121 +12,148 @@ export interface SessionAgg {
   readonly pageviews: number;
   readonly events: number;
   readonly landingPage: string;
-  readonly landingTs: number;
   readonly exitPage: string;
-  readonly exitTs: number;
   readonly referrer: string;
+  /** The highest receive sequence among its events: a session that gained events has a higher version. */
+  readonly version: number;
 }
 
-/** What a visitor's actor remembers: its recent sessions and which session each of their events went to. */
+/** A session that no longer exists because a late event merged it into another or moved its start. */
+export interface SessionTombstone {
+  readonly id: string;
+  readonly site: string;
+  readonly visitor: string;
+  readonly version: number;
+}
+
+/** What a visitor's actor remembers: its recent events, in log order, and the sessions they form. */
 export interface VisitorState {
+  readonly events: readonly PulseEvent[];
   readonly sessions: readonly SessionAgg[];
-  readonly eventSession: ReadonlyMap<string, string>;
+  readonly sessionOf: ReadonlyMap<string, string>;
 }
 
 export interface PlacedEvent {
   readonly event: PulseEvent;
   readonly sessionId: string;
+  /** The version of its session when placed; a re-placed event carries a higher one. */
+  readonly version: number;
 }
 
 export interface IngestResult {
   readonly state: VisitorState;
-  /** Every session that an event of this call belongs to, in its new form. */
+  /** Sessions to write: those that changed, and those holding an event of this call. */
   readonly touched: readonly SessionAgg[];
-  /** Every event of this call, duplicates included, with its session. */
+  /** Sessions to delete. */
+  readonly removed: readonly SessionTombstone[];
+  /** Events to write: every event of this call, duplicates included, and any whose session changed. */
   readonly placed: readonly PlacedEvent[];
 }
 
 export interface SessionRules {
   readonly timeoutMs: number;
-  /** Sessions that ended this long before the newest one are forgotten (their events are in the log). */
+  /** Sessions that ended this long before the newest one are forgotten (their events stay in the log). */
   readonly retainMs: number;
 }
 
-export const emptyVisitor: VisitorState = { sessions: [], eventSession: new Map() };
+export const emptyVisitor: VisitorState = { events: [], sessions: [], sessionOf: new Map() };
 
-const startSession = (e: PulseEvent): SessionAgg => {
-  const page = e.name === PAGEVIEW ? e.url : "";
-  return {
-    id: stableId("s", e.site, e.visitor, e.id),
-    site: e.site,
-    visitor: e.visitor,
-    start: e.ts,
-    end: e.ts,
-    pageviews: 0,
-    events: 0,
-    landingPage: page,
-    landingTs: page ? e.ts : Number.POSITIVE_INFINITY,
-    exitPage: page,
-    exitTs: page ? e.ts : Number.NEGATIVE_INFINITY,
-    referrer: e.referrer,
-  };
-};
+interface Sessionized {
+  readonly sessions: SessionAgg[];
+  readonly sessionOf: Map<string, string>;
+}
 
-const addEvent = (s: SessionAgg, e: PulseEvent): SessionAgg => {
-  const isView = e.name === PAGEVIEW;
-  const earlier = e.ts < s.start;
-  return {
-    ...s,
-    start: Math.min(s.start, e.ts),
-    end: Math.max(s.end, e.ts),
-    events: s.events + 1,
-    pageviews: s.pageviews + (isView ? 1 : 0),
-    landingPage: isView && e.ts < s.landingTs ? e.url : s.landingPage,
-    landingTs: isView ? Math.min(s.landingTs, e.ts) : s.landingTs,
-    exitPage: isView && e.ts >= s.exitTs ? e.url : s.exitPage,
-    exitTs: isView ? Math.max(s.exitTs, e.ts) : s.exitTs,
-    referrer: earlier ? e.referrer : s.referrer,
-  };
-};
-
-/** The latest session that an event at `ts` continues, if any. */
-const sessionFor = (sessions: readonly SessionAgg[], ts: number, timeoutMs: number): number => {
-  for (let i = sessions.length - 1; i >= 0; i--) {
-    const s = sessions[i];
-    if (s && ts <= s.end + timeoutMs && ts >= s.start - timeoutMs) return i;
+/** Sessions of events already in log order: a gap longer than the timeout starts a new one. */
+const sessionizeSorted = (events: readonly PulseEvent[], timeoutMs: number): Sessionized => {
+  const sessions: SessionAgg[] = [];
+  const sessionOf = new Map<string, string>();
+  let current: SessionAgg | undefined;
+  for (const e of events) {
+    const isView = e.name === PAGEVIEW;
+    if (!current || e.ts - current.end > timeoutMs) {
+      current = {
+        id: stableId("s", e.site, e.visitor, e.id),
+        site: e.site,
+        visitor: e.visitor,
+        start: e.ts,
+        end: e.ts,
+        pageviews: 0,
+        events: 0,
+        landingPage: "",
+        exitPage: "",
+        referrer: e.referrer,
+        version: 0,
+      };
+      sessions.push(current);
+    }
+    current = {
+      ...current,
+      end: e.ts,
+      events: current.events + 1,
+      pageviews: current.pageviews + (isView ? 1 : 0),
+      landingPage: isView && current.pageviews === 0 ? e.url : current.landingPage,
+      exitPage: isView ? e.url : current.exitPage,
+      version: Math.max(current.version, e.seq),
+    };
+    sessions[sessions.length - 1] = current;
+    sessionOf.set(e.id, current.id);
   }
-  return -1;
+  return { sessions, sessionOf };
 };
+
+const sameSession = (a: SessionAgg, b: SessionAgg): boolean =>
+  a.start === b.start && a.end === b.end && a.events === b.events && a.pageviews === b.pageviews && a.landingPage === b.landingPage && a.exitPage === b.exitPage && a.referrer === b.referrer && a.version === b.version;
 
 /**
- * Folds a visitor's events into sessions. Pure: the result depends only on the
- * state and the events, never on the clock, so the live path and a rebuild agree.
- * Events are taken in (time, sequence) order; an id already seen is not counted again.
+ * Folds a slice of a visitor's events into their sessions. Pure: the result depends only on
+ * the state and the events, never on the clock or on arrival order, so the live path and a
+ * rebuild agree. The retained window is re-sessionized whole, which is what lets a late
+ * event move a session's start or merge two sessions. An id already seen is not counted again.
  */
 export const ingest = (state: VisitorState, events: readonly PulseEvent[], rules: SessionRules): IngestResult => {
-  const sessions = [...state.sessions];
-  const eventSession = new Map(state.eventSession);
-  const touchedIds = new Set<string>();
-  const placed: PlacedEvent[] = [];
-  for (const e of [...events].sort(compareEvents)) {
-    const known = eventSession.get(e.id);
-    if (known !== undefined) {
-      touchedIds.add(known);
-      placed.push({ event: e, sessionId: known });
-      continue;
-    }
-    const at = sessionFor(sessions, e.ts, rules.timeoutMs);
-    let session: SessionAgg;
-    if (at >= 0) {
-      session = addEvent(sessions[at] as SessionAgg, e);
-      sessions[at] = session;
-    } else {
-      session = addEvent(startSession(e), e);
-      sessions.push(session);
-      sessions.sort((a, b) => a.start - b.start);
-    }
-    eventSession.set(e.id, session.id);
-    touchedIds.add(session.id);
-    placed.push({ event: e, sessionId: session.id });
+  const known = new Set(state.events.map((e) => e.id));
+  const fresh: PulseEvent[] = [];
+  for (const e of events) {
+    if (known.has(e.id)) continue;
+    known.add(e.id);
+    fresh.push(e);
   }
+  const all = fresh.length === 0 ? state.events : [...state.events, ...fresh].sort(compareEvents);
+  const { sessions, sessionOf } = fresh.length === 0 ? { sessions: [...state.sessions], sessionOf: new Map(state.sessionOf) } : sessionizeSorted(all, rules.timeoutMs);
+
+  const before = new Map(state.sessions.map((s) => [s.id, s]));
+  const byId = new Map(sessions.map((s) => [s.id, s]));
+  const callSessions = new Set(events.map((e) => sessionOf.get(e.id)));
+  const touched = sessions.filter((s) => {
+    const old = before.get(s.id);
+    return !old || !sameSession(old, s) || callSessions.has(s.id);
+  });
+  const newestSeq = fresh.reduce((m, e) => Math.max(m, e.seq), 0);
+  const removed = state.sessions
+    .filter((s) => !byId.has(s.id))
+    .map((s) => ({ id: s.id, site: s.site, visitor: s.visitor, version: Math.max(s.version + 1, newestSeq) }));
+
+  const placed: PlacedEvent[] = [];
+  const inCall = new Set<string>();
+  const place = (e: PulseEvent): void => {
+    const sessionId = sessionOf.get(e.id) as string;
+    placed.push({ event: e, sessionId, version: byId.get(sessionId)?.version ?? 0 });
+  };
+  for (const e of events) {
+    inCall.add(e.id);
+    place(e);
+  }
+  for (const e of all) if (!inCall.has(e.id) && state.sessionOf.get(e.id) !== sessionOf.get(e.id)) place(e);
+
+  // Forget what ended long before the newest session; late events that far back are the rebuild's to place.
   const newest = sessions.reduce((m, s) => Math.max(m, s.end), Number.NEGATIVE_INFINITY);
-  const kept = sessions.filter((s) => s.end >= newest - rules.retainMs || touchedIds.has(s.id));
-  const keptIds = new Set(kept.map((s) => s.id));
-  for (const [id, sid] of eventSession) if (!keptIds.has(sid)) eventSession.delete(id);
+  const keep = new Set(sessions.filter((s) => s.end >= newest - rules.retainMs).map((s) => s.id));
+  const keptEvents = all.filter((e) => keep.has(sessionOf.get(e.id) as string));
+  const keptSessionOf = new Map(keptEvents.map((e) => [e.id, sessionOf.get(e.id) as string]));
   return {
-    state: { sessions: kept, eventSession },
-    touched: sessions.filter((s) => touchedIds.has(s.id)),
+    state: { events: keptEvents, sessions: sessions.filter((s) => keep.has(s.id)), sessionOf: keptSessionOf },
+    touched,
+    removed,
     placed,
   };
 };

@@ -1,6 +1,7 @@
 /**
  * Projection tables. Both are ReplacingMergeTree so that re-inserting a row (a redelivered
- * batch, a retried insert) replaces rather than adds; readers use FINAL.
+ * batch, a retried insert) replaces rather than adds; readers use FINAL. An event's row
+ * carries its session's version, so a re-placed event (its session changed) replaces the old row.
  */
 export const schemaStatements = (db: string): readonly string[] => [
   `CREATE DATABASE IF NOT EXISTS ${db}`,
@@ -17,11 +18,13 @@ export const schemaStatements = (db: string): readonly string[] => [
     path String,
     referrer String,
     props String,
-    received_at DateTime64(3, 'UTC')
-  ) ENGINE = ReplacingMergeTree
+    received_at DateTime64(3, 'UTC'),
+    version UInt64
+  ) ENGINE = ReplacingMergeTree(version)
   PARTITION BY toYYYYMM(ts)
   ORDER BY (site, toDate(ts), event_id)`,
-  // version = events in the session: a session only grows, so the fullest row wins.
+  // version = highest receive sequence among the session's events: the row written last wins, and a
+  // tombstone (is_deleted = 1) written when a late event merged or moved the session hides it.
   `CREATE TABLE IF NOT EXISTS ${db}.sessions (
     site LowCardinality(String),
     session_id String,
@@ -33,7 +36,8 @@ export const schemaStatements = (db: string): readonly string[] => [
     landing_page String,
     exit_page String,
     referrer String,
-    version UInt64
-  ) ENGINE = ReplacingMergeTree(version)
+    version UInt64,
+    is_deleted UInt8
+  ) ENGINE = ReplacingMergeTree(version, is_deleted)
   ORDER BY (site, session_id)`,
 ];

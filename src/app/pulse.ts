@@ -93,6 +93,7 @@ export const startPulse = async (config: PulseConfig, say: Say = () => undefined
     const batcher = new MicroBatcher({
       partitions: config.partitions,
       maxEvents: config.batchMaxEvents,
+      maxBytes: config.batchMaxBytes,
       maxDelayMs: config.batchMaxDelayMs,
       maxPending: config.maxPendingEvents,
       publish: async (p, payload, batchId) => {

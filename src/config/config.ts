@@ -17,6 +17,7 @@ export interface PulseConfig {
   readonly sessionTimeoutMs: number;
   readonly maxBodyBytes: number;
   readonly batchMaxEvents: number;
+  readonly batchMaxBytes: number;
   readonly batchMaxDelayMs: number;
   readonly maxPendingEvents: number;
   readonly visitorSalt: string;
@@ -35,6 +36,7 @@ export const ENV_DOC: readonly (readonly [string, string, string])[] = [
   ["PULSE_SESSION_TIMEOUT", "30m", "inactivity that ends a session (ms, or with s/m/h)"],
   ["PULSE_MAX_BODY_BYTES", "1048576", "largest accepted request body"],
   ["PULSE_BATCH_MAX_EVENTS", "512", "events per JetStream message before a flush"],
+  ["PULSE_BATCH_MAX_BYTES", "524288", "bytes of events per JetStream message; keep under the NATS max_payload (1 MiB)"],
   ["PULSE_BATCH_MAX_DELAY_MS", "2", "longest an event waits at the edge before its batch is flushed"],
   ["PULSE_MAX_PENDING_EVENTS", "200000", "events awaiting PubAck before the edge answers 503"],
   ["PULSE_VISITOR_SALT", "(random per data dir)", "salt of derived visitor ids when none is sent"],
@@ -43,11 +45,11 @@ export const ENV_DOC: readonly (readonly [string, string, string])[] = [
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-const int = (env: Env, name: string, fallback: number, min = 1): number => {
+const int = (env: Env, name: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number => {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name} must be an integer >= ${min}, got "${raw}"`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
   return n;
 };
 
@@ -58,14 +60,18 @@ export const parseDuration = (raw: string, name: string): number => {
   return Number(m[1]) * unit;
 };
 
-const url = (env: Env, name: string): string | undefined => {
+const url = (env: Env, name: string, protocols: readonly string[]): string | undefined => {
   const raw = env[name];
   if (raw === undefined || raw === "") return undefined;
+  let parsed: URL;
   try {
-    new URL(raw);
+    parsed = new URL(raw);
   } catch {
     throw new ConfigError(`${name} is not a URL: "${raw}"`);
   }
+  // "localhost:4222" parses as a URL with scheme "localhost:"; asking for a known scheme catches it.
+  if (!protocols.includes(parsed.protocol))
+    throw new ConfigError(`${name} must start with ${protocols.map((p) => `${p}//`).join(" or ")}, got "${raw}"`);
   return raw;
 };
 
@@ -73,22 +79,26 @@ const SITE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export const loadConfig = (env: Env = process.env): PulseConfig => {
   const dataDir = env["PULSE_DATA_DIR"] || join(process.cwd(), ".pulse-data");
-  const sites = (env["PULSE_SITES"] ?? "demo").split(",").map((s) => s.trim()).filter(Boolean);
+  const sites = (env["PULSE_SITES"] || "demo").split(",").map((s) => s.trim()).filter(Boolean);
+  if (sites.length === 0) throw new ConfigError(`PULSE_SITES names no site`);
   for (const s of sites) if (!SITE_ID.test(s)) throw new ConfigError(`PULSE_SITES: "${s}" is not a valid site id`);
+  const sessionTimeoutMs = parseDuration(env["PULSE_SESSION_TIMEOUT"] || "30m", "PULSE_SESSION_TIMEOUT");
+  if (sessionTimeoutMs < 1000) throw new ConfigError(`PULSE_SESSION_TIMEOUT must be at least 1s, got "${env["PULSE_SESSION_TIMEOUT"] ?? ""}"`);
   const namespace = env["PULSE_NAMESPACE"] || "pulse";
   if (!/^[a-z][a-z0-9_]{0,31}$/.test(namespace)) throw new ConfigError(`PULSE_NAMESPACE must match [a-z][a-z0-9_]*, got "${namespace}"`);
   return {
     httpHost: env["PULSE_HTTP_HOST"] || "0.0.0.0",
-    httpPort: int(env, "PULSE_HTTP_PORT", 8080, 0),
+    httpPort: int(env, "PULSE_HTTP_PORT", 8080, 0, 65535),
     dataDir,
-    natsUrl: url(env, "PULSE_NATS_URL"),
-    elasticsearchUrl: url(env, "PULSE_ELASTICSEARCH_URL"),
-    clickhouseUrl: url(env, "PULSE_CLICKHOUSE_URL"),
+    natsUrl: url(env, "PULSE_NATS_URL", ["nats:", "tls:", "ws:", "wss:"]),
+    elasticsearchUrl: url(env, "PULSE_ELASTICSEARCH_URL", ["http:", "https:"]),
+    clickhouseUrl: url(env, "PULSE_CLICKHOUSE_URL", ["http:", "https:"]),
     sites,
     partitions: int(env, "PULSE_PARTITIONS", 8),
-    sessionTimeoutMs: parseDuration(env["PULSE_SESSION_TIMEOUT"] ?? "30m", "PULSE_SESSION_TIMEOUT"),
+    sessionTimeoutMs,
     maxBodyBytes: int(env, "PULSE_MAX_BODY_BYTES", 1024 * 1024),
     batchMaxEvents: int(env, "PULSE_BATCH_MAX_EVENTS", 512),
+    batchMaxBytes: int(env, "PULSE_BATCH_MAX_BYTES", 512 * 1024, 1024),
     batchMaxDelayMs: int(env, "PULSE_BATCH_MAX_DELAY_MS", 2, 0),
     maxPendingEvents: int(env, "PULSE_MAX_PENDING_EVENTS", 200_000),
     visitorSalt: env["PULSE_VISITOR_SALT"] ?? "",

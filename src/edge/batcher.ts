@@ -15,6 +15,8 @@ export type PublishBatch = (partition: number, payload: Uint8Array, batchId: str
 export interface BatcherOptions {
   readonly partitions: number;
   readonly maxEvents: number;
+  /** Bytes of event JSON per message; must stay under the NATS server's max_payload (1 MiB by default). */
+  readonly maxBytes: number;
   readonly maxDelayMs: number;
   /** Events waiting for a PubAck beyond which new requests are refused rather than queued. */
   readonly maxPending: number;
@@ -23,7 +25,8 @@ export interface BatcherOptions {
 
 interface OpenBatch {
   readonly id: string;
-  readonly events: PulseEvent[];
+  readonly events: string[];
+  bytes: number;
   readonly done: Promise<Receipt>;
   readonly resolve: (r: Receipt) => void;
   readonly reject: (e: unknown) => void;
@@ -63,11 +66,9 @@ export class MicroBatcher {
     this.pendingEvents += events.length;
     const waits: Promise<Receipt>[] = [];
     for (const [p, slice] of bySlice) waits.push(...this.enqueue(p, slice));
-    try {
-      return [...new Map((await Promise.all(waits)).map((r) => [r.seq, r])).values()];
-    } finally {
-      this.pendingEvents -= events.length;
-    }
+    // Events stay pending until every batch holding them has settled, even when one failed early.
+    void Promise.allSettled(waits).then(() => (this.pendingEvents -= events.length));
+    return [...new Map((await Promise.all(waits)).map((r) => [r.seq, r])).values()];
   }
 
   /** Publishes everything still open and waits for every publish in flight. */
@@ -77,17 +78,20 @@ export class MicroBatcher {
   }
 
   private enqueue(p: number, slice: readonly PulseEvent[]): Promise<Receipt>[] {
-    const waits: Promise<Receipt>[] = [];
-    let rest = slice;
-    while (rest.length > 0) {
+    const waits = new Set<Promise<Receipt>>();
+    for (const e of slice) {
+      const json = JSON.stringify(e);
+      const size = Buffer.byteLength(json) + 1;
+      const open = this.open.get(p);
+      // Close the open batch first if this event would push it over the byte limit.
+      if (open && open.bytes + size > this.opts.maxBytes) this.flush(p);
       const batch = this.open.get(p) ?? this.openBatch(p);
-      const room = this.opts.maxEvents - batch.events.length;
-      batch.events.push(...rest.slice(0, room));
-      rest = rest.slice(room);
-      waits.push(batch.done);
+      batch.events.push(json);
+      batch.bytes += size;
+      waits.add(batch.done);
       if (batch.events.length >= this.opts.maxEvents) this.flush(p);
     }
-    return waits;
+    return [...waits];
   }
 
   private openBatch(p: number): OpenBatch {
@@ -99,7 +103,7 @@ export class MicroBatcher {
     });
     // Callers attach their own handlers; this one keeps an unobserved failure from crashing the process.
     done.catch(() => undefined);
-    const batch: OpenBatch = { id: randomUUID(), events: [], done, resolve, reject, timer: undefined };
+    const batch: OpenBatch = { id: randomUUID(), events: [], bytes: 0, done, resolve, reject, timer: undefined };
     batch.timer = setTimeout(() => this.flush(p), this.opts.maxDelayMs);
     this.open.set(p, batch);
     return batch;
@@ -110,7 +114,8 @@ export class MicroBatcher {
     if (!batch) return;
     this.open.delete(p);
     clearTimeout(batch.timer);
-    const payload = encoder.encode(JSON.stringify({ batch: batch.id, events: batch.events }));
+    // Events were serialized once on arrival; the message is assembled from those strings.
+    const payload = encoder.encode(`{"batch":${JSON.stringify(batch.id)},"events":[${batch.events.join(",")}]}`);
     const sent = this.publishWithRetry(p, payload, batch.id).then(batch.resolve, (e: unknown) =>
       batch.reject(e instanceof Unavailable ? e : new Unavailable("broker_unavailable", `JetStream did not store the batch: ${(e as Error).message}`, 2, { cause: e })),
     );

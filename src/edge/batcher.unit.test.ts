@@ -60,7 +60,7 @@ const manual = () => {
 };
 
 const batcher = (publish: PublishBatch, o: Partial<Omit<BatcherOptions, "publish">> = {}): MicroBatcher =>
-  new MicroBatcher({ partitions: PARTITIONS, maxEvents: 100, maxDelayMs: DELAY, maxPending: 10_000, publish, ...o });
+  new MicroBatcher({ partitions: PARTITIONS, maxEvents: 100, maxBytes: 512 * 1024, maxDelayMs: DELAY, maxPending: 10_000, publish, ...o });
 
 /** Lets pending promise callbacks run (setImmediate is not faked). */
 const tick = () => new Promise<void>((r) => setImmediate(r));
@@ -359,10 +359,7 @@ describe("flushAll", () => {
 });
 
 describe("pending accounting", () => {
-  // Known bug, see the report: when one batch of a request fails, `add` rejects at once and
-  // gives back the request's whole pending count while its other batches still await a PubAck.
-  // Flips to failing once fixed; then drop `.fails`.
-  it.fails("BUG: counts events of a failed request that are still awaiting storage", async () => {
+  it("keeps a failed request's events pending until every batch holding them has settled", async () => {
     const { calls, publish } = manual();
     const b = batcher(publish, { maxEvents: 1 });
     const v = visitorOn(0);
@@ -375,6 +372,24 @@ describe("pending accounting", () => {
     const [r] = await req;
     expect(r?.status).toBe("rejected");
     expect(calls[1]?.body.events.map((e) => e.id)).toEqual(["b"]);
-    expect(b.pending).toBe(1);
+    expect(b.pending).toBe(2);
+    calls[1]?.ack(7);
+    await tick();
+    expect(b.pending).toBe(0);
+  });
+});
+
+describe("byte limit", () => {
+  it("starts a new message before one would exceed maxBytes, so NATS never refuses a batch for its size", async () => {
+    const { calls, publish } = recorder();
+    const b = batcher(publish, { maxBytes: 2048 });
+    const v = visitorOn(0);
+    const events = Array.from({ length: 10 }, (_, i) => ({ ...event(`e${i}`, v), url: `https://example.com/${"x".repeat(500)}` }));
+    const receipts = b.add(events);
+    await vi.advanceTimersByTimeAsync(DELAY);
+    await receipts;
+    expect(calls.length).toBeGreaterThan(2);
+    for (const c of calls) expect(c.payload.byteLength).toBeLessThanOrEqual(2048 + 64);
+    expect(calls.flatMap((c) => c.body.events.map((e) => e.id))).toEqual(events.map((e) => e.id));
   });
 });

@@ -26,6 +26,9 @@ export const queryWebSocket = (service: QueryService): QuerySockets => {
   const behavior: WebSocketBehavior<Socket> = {
   maxPayloadLength: 64 * 1024,
   idleTimeout: 120,
+  // A client too slow to take its results is disconnected rather than silently sent fewer rows.
+  maxBackpressure: 16 * 1024 * 1024,
+  closeOnBackpressureLimit: 1,
   upgrade: (res, req, context) => {
     res.upgrade<Socket>(
       { queries: new Map(), closed: false },
@@ -71,9 +74,13 @@ export const queryWebSocket = (service: QueryService): QuerySockets => {
     const state = { cancelled: false };
     data.queries.set(msg.id, state);
     const { id, query } = msg;
+    const cancelled = (): boolean => state.cancelled || data.closed;
     void service
-      .run(id, query, send, () => state.cancelled || data.closed)
-      .catch((e: unknown) => send(errorMessage(id, e)))
+      .run(id, query, send, cancelled)
+      .catch((e: unknown) => {
+        // After `cancelled` the client may reuse the id; nothing more may arrive under it.
+        if (!cancelled()) send(errorMessage(id, e));
+      })
       .finally(() => {
         if (data.queries.get(id) === state) data.queries.delete(id);
       });

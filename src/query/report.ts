@@ -30,18 +30,23 @@ const stringList = <T extends string>(v: unknown, field: string, allowed: readon
     if (typeof x !== "string" || !(allowed as readonly string[]).includes(x))
       throw new InvalidInput("invalid_query", `unknown ${field.replace(/s$/, "")} ${JSON.stringify(x)}; known: ${allowed.join(", ")}`);
     return x as T;
-  });
+  }).filter((x, i, all) => all.indexOf(x) === i);
 };
 
 const date = (v: unknown, field: string): string => {
-  if (typeof v !== "string" || !DATE.test(v) || Number.isNaN(Date.parse(`${v}T00:00:00Z`)))
-    throw new InvalidInput("invalid_query", `"${field}" must be a date like 2026-11-27`);
-  return v;
+  // Date.parse rolls 2026-02-30 over to March; a real day survives the round trip unchanged.
+  const real = typeof v === "string" && DATE.test(v) && !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().slice(0, 10) === v;
+  if (!real) throw new InvalidInput("invalid_query", `"${field}" must be a real day like 2026-11-27, got ${JSON.stringify(v)}`);
+  return v as string;
 };
+
+const FIELDS = new Set(["site", "from", "to", "metrics", "dimensions"]);
 
 /** Validates a report request coming from a client. */
 export const parseReportSpec = (raw: unknown): ReportSpec => {
   if (!isObject(raw)) throw new InvalidInput("invalid_query", "the query must be an object");
+  const unknown = Object.keys(raw).filter((k) => !FIELDS.has(k));
+  if (unknown.length > 0) throw new InvalidInput("invalid_query", `unknown query field ${JSON.stringify(unknown[0])}; known: ${[...FIELDS].join(", ")}`);
   const site = raw["site"];
   if (typeof site !== "string" || site === "") throw new InvalidInput("invalid_query", `"site" is required`);
   const from = date(raw["from"], "from");

@@ -1,4 +1,4 @@
-import type { PlacedEvent, SessionAgg } from "../../actors/session/reducer.js";
+import type { PlacedEvent, SessionAgg, SessionTombstone } from "../../actors/session/reducer.js";
 
 /** ClickHouse DateTime64(3) text form, in UTC. */
 const chTime = (ms: number): string => new Date(ms).toISOString().replace("T", " ").replace("Z", "");
@@ -12,7 +12,7 @@ const urlParts = (raw: string): { hostname: string; path: string } => {
   }
 };
 
-export const eventRow = ({ event: e, sessionId }: PlacedEvent): Record<string, unknown> => ({
+export const eventRow = ({ event: e, sessionId, version }: PlacedEvent): Record<string, unknown> => ({
   site: e.site,
   event_id: e.id,
   visitor_id: e.visitor,
@@ -25,6 +25,7 @@ export const eventRow = ({ event: e, sessionId }: PlacedEvent): Record<string, u
   referrer: e.referrer,
   props: JSON.stringify(e.props),
   received_at: chTime(e.receivedAt),
+  version,
 });
 
 export const sessionRow = (s: SessionAgg): Record<string, unknown> => ({
@@ -38,5 +39,15 @@ export const sessionRow = (s: SessionAgg): Record<string, unknown> => ({
   landing_page: s.landingPage,
   exit_page: s.exitPage,
   referrer: s.referrer,
-  version: s.events,
+  version: s.version,
+  is_deleted: 0,
+});
+
+/** Replaces a session row that no longer exists; readers with FINAL no longer see it. */
+export const tombstoneRow = (t: SessionTombstone): Record<string, unknown> => ({
+  site: t.site,
+  session_id: t.id,
+  visitor_id: t.visitor,
+  version: t.version,
+  is_deleted: 1,
 });

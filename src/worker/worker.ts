@@ -5,7 +5,7 @@ import { StoreError } from "../core/errors.js";
 import type { AnalyticsStore } from "../../infra/clickhouse/store.js";
 import type { EventLog } from "../../infra/eventlog/port.js";
 import type { NatsNames } from "../../infra/nats/streams.js";
-import { eventRow, sessionRow } from "./projection.js";
+import { eventRow, sessionRow, tombstoneRow } from "./projection.js";
 import { VisitorRegistry, groupByVisitor } from "./visitors.js";
 
 export interface WorkerDeps {
@@ -82,6 +82,7 @@ export const startWorker = async (deps: WorkerDeps): Promise<Worker> => {
         const result = visitors.ingest(key, slice);
         for (const p of result.placed) eventRows.push(eventRow(p));
         for (const s of result.touched) sessionRows.push(sessionRow(s));
+        for (const t of result.removed) sessionRows.push(tombstoneRow(t));
       }
       await deps.store.insert("events", eventRows);
       await deps.store.insert("sessions", sessionRows);

@@ -66,11 +66,14 @@ const parseUrl = (raw: string): string => {
   return u.href;
 };
 
+// ISO 8601 with an explicit zone: without one, the server's own zone would decide what time it is.
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
 const parseTime = (o: Json, ctx: RequestContext): number | undefined => {
   const v = o["ts"];
   if (v === undefined || v === null) return undefined;
-  const ms = typeof v === "number" ? v : typeof v === "string" ? Date.parse(v) : Number.NaN;
-  if (!Number.isFinite(ms)) throw new FieldError("invalid_time", `"ts" must be epoch milliseconds or an ISO-8601 time`);
+  const ms = typeof v === "number" ? v : typeof v === "string" && ISO_TIME.test(v) ? Date.parse(v) : Number.NaN;
+  if (!Number.isFinite(ms)) throw new FieldError("invalid_time", `"ts" must be epoch milliseconds or an ISO-8601 time with a zone`);
   if (ms > ctx.receivedAt + MAX_FUTURE_MS) throw new FieldError("time_in_future", `"ts" is more than an hour in the future`);
   if (ms < ctx.receivedAt - MAX_AGE_MS) throw new FieldError("time_too_old", `"ts" is more than 400 days in the past`);
   return Math.trunc(ms);

@@ -368,6 +368,10 @@ describe("ts", () => {
     expect(acceptOne({ ...page, ts: "2026-03-10T13:30:00+02:00" }).ts).toBe(Date.UTC(2026, 2, 10, 11, 30, 0));
   });
 
+  it.each([["2026-03-10T11:30:00"], ["2026-03-10"], ["March 10, 2026"], ["2026-03-10 11:30:00Z"]])("rejects %j: no zone, or not ISO 8601", (ts) => {
+    expect(rejectOne({ ...page, ts }).code).toBe("invalid_time");
+  });
+
   it("uses the receive time when ts is absent", () => {
     expect(acceptOne({ ...page }, ctx({ receivedAt: NOW + 7 })).ts).toBe(NOW + 7);
   });
