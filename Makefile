@@ -10,8 +10,9 @@ export PATH := $(PATH):/usr/sbin
 help: ## list targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
+# npm install, not npm ci: the lock holds only this platform's chDB binary, which npm ci rejects as out of sync.
 node_modules/.package-lock.json: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund
 	@touch $@
 
 deps: node_modules/.package-lock.json ## npm packages
