@@ -2,6 +2,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile, mkdir } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import type { PulseConfig } from "../config/config.js";
 import { createSequence } from "../core/sequence.js";
@@ -9,21 +10,30 @@ import { openAnalyticsStore, type AnalyticsStore } from "../../infra/clickhouse/
 import { elasticsearchEventLog } from "../../infra/elasticsearch/eventlog.js";
 import type { EventLog } from "../../infra/eventlog/port.js";
 import { jetstreamEventLog } from "../../infra/nats/eventlog.js";
-import { startLocalNats, type LocalNats } from "../../infra/nats/local-server.js";
-import { ensureIngestStream, natsNames } from "../../infra/nats/streams.js";
+import { PartitionLeases } from "../../infra/nats/leases.js";
+import { startLocalNats } from "../../infra/nats/local-server.js";
+import { ensureIngestStream, ensureProjectionStream, natsNames } from "../../infra/nats/streams.js";
+import { watchBacklog } from "../edge/backlog.js";
 import { MicroBatcher } from "../edge/batcher.js";
 import { startEdge } from "../edge/server.js";
-import { queryService } from "../query/service.js";
-import { startWorker } from "../worker/worker.js";
+import { jetstreamProjectionSink } from "../projection/sink.js";
+import { startProjectionWriter } from "../projection/writer.js";
+import { queryService, unavailableQueries } from "../query/service.js";
+import { startWorker, type Worker } from "../worker/worker.js";
+
+/** The parts of Pulse a process runs. `pulse start` runs all three. */
+export type Role = "edge" | "worker" | "store";
+export const ALL_ROLES: readonly Role[] = ["edge", "worker", "store"];
 
 export interface RunningPulse {
+  /** The edge's base URL; empty when this process runs no edge. */
   readonly url: string;
   readonly natsUrl: string;
   readonly log: EventLog;
-  readonly store: AnalyticsStore;
-  readonly batcher: MicroBatcher;
-  /** Events the worker has logged and projected. */
-  readonly processed: () => number;
+  /** Present in the process that owns the analytics store. */
+  readonly store: AnalyticsStore | undefined;
+  readonly batcher: MicroBatcher | undefined;
+  readonly worker: Worker | undefined;
   /** Graceful stop: no new requests, pending batches published and answered, consumers acked, connections closed. */
   stop(): Promise<void>;
 }
@@ -44,21 +54,22 @@ const visitorSalt = async (config: PulseConfig): Promise<string> => {
   }
 };
 
-/** The composition root: every role of Pulse in one process, wired from one config. */
-export const startPulse = async (config: PulseConfig, say: Say = () => undefined): Promise<RunningPulse> => {
+/** The composition root: the chosen roles of Pulse in one process, wired from one config. */
+export const startPulse = async (config: PulseConfig, roles: readonly Role[] = ALL_ROLES, say: Say = () => undefined): Promise<RunningPulse> => {
   const cleanup: (() => Promise<void>)[] = [];
   const undo = async (): Promise<void> => {
     for (const f of cleanup.reverse()) await f().catch((e: unknown) => say(`shutdown step failed: ${(e as Error).message}`));
   };
+  const has = (r: Role): boolean => roles.includes(r);
   try {
     let natsUrl = config.natsUrl;
     if (!natsUrl) {
-      const local: LocalNats = await startLocalNats(join(config.dataDir, "nats"));
+      const local = await startLocalNats(join(config.dataDir, "nats"));
       cleanup.push(local.stop);
       natsUrl = local.url;
       say(`started nats-server at ${natsUrl} (data in ${join(config.dataDir, "nats")})`);
     }
-    const nc: NatsConnection = await connect({ servers: natsUrl, name: "pulse", maxReconnectAttempts: -1 });
+    const nc: NatsConnection = await connect({ servers: natsUrl, name: `pulse ${roles.join("+")}`, maxReconnectAttempts: -1 });
     cleanup.push(async () => {
       await nc.drain();
     });
@@ -66,6 +77,7 @@ export const startPulse = async (config: PulseConfig, say: Say = () => undefined
     const jsm = await jetstreamManager(nc);
     const names = natsNames(config.namespace);
     await ensureIngestStream(jsm, names, config.namespace);
+    await ensureProjectionStream(jsm, names);
 
     const log = config.elasticsearchUrl
       ? elasticsearchEventLog(config.elasticsearchUrl, config.namespace)
@@ -74,64 +86,89 @@ export const startPulse = async (config: PulseConfig, say: Say = () => undefined
     cleanup.push(() => log.close());
     say(`event log: ${log.backend}${config.elasticsearchUrl ? ` at ${config.elasticsearchUrl}` : ""}`);
 
-    const store = await openAnalyticsStore({ url: config.clickhouseUrl, chdbPath: join(config.dataDir, "chdb"), database: config.namespace });
-    await store.init();
-    cleanup.push(() => store.close());
-    say(`analytics store: ${store.engine}${config.clickhouseUrl ? ` at ${config.clickhouseUrl}` : ` in ${join(config.dataDir, "chdb")}`}`);
+    let store: AnalyticsStore | undefined;
+    if (has("store")) {
+      const opened = await openAnalyticsStore({ url: config.clickhouseUrl, chdbPath: join(config.dataDir, "chdb"), database: config.namespace });
+      store = opened;
+      await opened.init();
+      cleanup.push(() => opened.close());
+      say(`analytics store: ${opened.engine}${config.clickhouseUrl ? ` at ${config.clickhouseUrl}` : ` in ${join(config.dataDir, "chdb")}`}`);
+      const writer = await startProjectionWriter({
+        js,
+        stream: names.projectionStream,
+        consumer: names.projectionConsumer,
+        store: opened,
+        maxRows: 50_000,
+        maxDelayMs: 100,
+        report: (message, error) => say(error ? `${message}: ${(error as Error).message}` : message),
+      });
+      cleanup.push(() => writer.stop());
+    }
 
-    const worker = await startWorker({
-      js,
-      names,
-      log,
-      store,
-      rules: { timeoutMs: config.sessionTimeoutMs, retainMs: 24 * 3_600_000 },
-      hydrateLookbackMs: 24 * 3_600_000,
-      report: (message, error) => say(error ? `${message}: ${(error as Error).message}` : message),
-    });
-    cleanup.push(() => worker.stop());
+    let worker: Worker | undefined;
+    if (has("worker")) {
+      const workerId = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+      const leases = await PartitionLeases.open(nc, names.leaseBucket, workerId, config.partitions, config.leaseTtlMs);
+      const started = await startWorker({
+        js,
+        jsm,
+        names,
+        leases,
+        leaseTickMs: Math.max(250, Math.floor(config.leaseTtlMs / 4)),
+        log,
+        sink: jetstreamProjectionSink(js, names.projectionSubject),
+        rules: { timeoutMs: config.sessionTimeoutMs, retainMs: 24 * 3_600_000 },
+        hydrateLookbackMs: 24 * 3_600_000,
+        report: (message, error) => say(error ? `${message}: ${(error as Error).message}` : message),
+      });
+      worker = started;
+      cleanup.push(() => started.stop());
+      say(`worker ${workerId} claiming partitions of ${config.partitions}`);
+    }
 
-    const batcher = new MicroBatcher({
-      partitions: config.partitions,
-      maxEvents: config.batchMaxEvents,
-      maxBytes: config.batchMaxBytes,
-      maxDelayMs: config.batchMaxDelayMs,
-      maxPending: config.maxPendingEvents,
-      publish: async (p, payload, batchId) => {
-        const ack = await js.publish(names.ingestSubject(p), payload, { msgID: batchId });
-        return { stream: ack.stream, seq: ack.seq };
-      },
-    });
-    const sites = new Set(config.sites);
-    const salt = await visitorSalt(config);
-    const nextSeq = createSequence(Date.now);
-    let draining = false;
-    const edge = await startEdge({
-      host: config.httpHost,
-      port: config.httpPort,
-      batcher,
-      maxBodyBytes: config.maxBodyBytes,
-      context: (ip, userAgent) => ({ receivedAt: Date.now(), ip, userAgent, visitorSalt: salt, nextSeq, isKnownSite: (s) => sites.has(s) }),
-      isDraining: () => draining,
-      isReady: () => !draining && !nc.isClosed(),
-      queries: queryService(store, (s) => sites.has(s)),
-      sites: config.sites,
-    });
-    cleanup.push(async () => {
-      draining = true;
-      edge.stopListening();
-      await batcher.flushAll();
-      edge.closeSockets();
-    });
-    const shown = config.httpHost === "0.0.0.0" ? "127.0.0.1" : config.httpHost;
-    return {
-      url: `http://${shown}:${edge.port}`,
-      natsUrl,
-      log,
-      store,
-      batcher,
-      processed: worker.processed,
-      stop: undo,
-    };
+    let url = "";
+    let batcher: MicroBatcher | undefined;
+    if (has("edge")) {
+      const edgeBatcher = new MicroBatcher({
+        partitions: config.partitions,
+        maxEvents: config.batchMaxEvents,
+        maxBytes: config.batchMaxBytes,
+        maxDelayMs: config.batchMaxDelayMs,
+        maxPending: config.maxPendingEvents,
+        publish: async (p, payload, batchId) => {
+          const ack = await js.publish(names.ingestSubject(p), payload, { msgID: batchId });
+          return { stream: ack.stream, seq: ack.seq };
+        },
+      });
+      batcher = edgeBatcher;
+      const backlog = watchBacklog(jsm, names.ingestStream, 250, (e) => say(`reading the ingest backlog failed: ${(e as Error).message}`));
+      cleanup.push(async () => backlog.stop());
+      const sites = new Set(config.sites);
+      const salt = await visitorSalt(config);
+      const nextSeq = createSequence(Date.now);
+      let draining = false;
+      const edge = await startEdge({
+        host: config.httpHost,
+        port: config.httpPort,
+        batcher: edgeBatcher,
+        maxBodyBytes: config.maxBodyBytes,
+        context: (ip, userAgent) => ({ receivedAt: Date.now(), ip, userAgent, visitorSalt: salt, nextSeq, isKnownSite: (s) => sites.has(s) }),
+        isDraining: () => draining,
+        backlog: backlog.current,
+        maxBacklog: config.maxIngestBacklog,
+        isReady: () => !draining && !nc.isClosed(),
+        queries: store ? queryService(store, (s) => sites.has(s)) : unavailableQueries,
+        sites: config.sites,
+      });
+      cleanup.push(async () => {
+        draining = true;
+        edge.stopListening();
+        await edgeBatcher.flushAll();
+        edge.closeSockets();
+      });
+      url = `http://${config.httpHost === "0.0.0.0" ? "127.0.0.1" : config.httpHost}:${edge.port}`;
+    }
+    return { url, natsUrl, log, store, batcher, worker, stop: undo };
   } catch (e) {
     await undo();
     throw e;

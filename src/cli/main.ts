@@ -1,14 +1,21 @@
 #!/usr/bin/env node
 import { ENV_DOC, loadConfig } from "../config/config.js";
 import { ConfigError } from "../core/errors.js";
-import { startPulse } from "../app/pulse.js";
+import { ALL_ROLES, startPulse, type Role } from "../app/pulse.js";
 
 const HELP = `pulse: self-hosted web analytics backend
 
 Usage:
-  pulse start        run the edge, the session worker and the query service in one process
+  pulse start [--roles edge,worker,store]
+                     run Pulse; by default every role in one process:
+                       edge    HTTP ingestion (POST /collect) and the /ws endpoint
+                       worker  session worker for the partitions whose leases it wins
+                       store   owner of the analytics store: writes projections, answers queries
+  pulse worker       a session worker only (same as --roles worker); run several for scale
   pulse --help       show this help
   pulse --version    show the version
+
+Exactly one process may run the store role on an embedded (chDB) store.
 
 pulse start listens for events on POST /collect and for queries on the /ws WebSocket,
 both on PULSE_HTTP_PORT. SIGTERM or Ctrl-C drains: no new requests, pending batches
@@ -24,10 +31,22 @@ const say = (line: string): void => {
   process.stderr.write(`pulse: ${line}\n`);
 };
 
-const start = async (): Promise<void> => {
+const parseRoles = (argv: readonly string[]): Role[] => {
+  const at = argv.findIndex((a) => a === "--roles" || a.startsWith("--roles="));
+  if (at < 0) return [...ALL_ROLES];
+  const arg = argv[at] ?? "";
+  const raw = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : (argv[at + 1] ?? "");
+  const roles = raw.split(",").map((r) => r.trim()).filter(Boolean);
+  const bad = roles.filter((r) => !(ALL_ROLES as readonly string[]).includes(r));
+  if (roles.length === 0 || bad.length > 0) throw new ConfigError(`--roles takes a comma-separated list of ${ALL_ROLES.join(", ")}; got "${raw}"`);
+  return roles as Role[];
+};
+
+const start = async (roles: readonly Role[]): Promise<void> => {
   const config = loadConfig();
-  const pulse = await startPulse(config, say);
-  say(`listening on ${pulse.url}  (POST /collect, GET /healthz, GET /readyz, WebSocket /ws)`);
+  const pulse = await startPulse(config, roles, say);
+  if (pulse.url) say(`listening on ${pulse.url}  (POST /collect, GET /healthz, GET /readyz, WebSocket /ws)`);
+  say(`running: ${roles.join(", ")}`);
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) {
@@ -61,12 +80,12 @@ const main = async (argv: readonly string[]): Promise<number> => {
     process.stdout.write("pulse 0.1.0\n");
     return 0;
   }
-  if (command === "start") {
+  if (command === "start" || command === "worker") {
     if (argv.includes("--help")) {
       process.stdout.write(HELP);
       return 0;
     }
-    await start();
+    await start(command === "worker" ? ["worker"] : parseRoles(argv.slice(1)));
     return -1;
   }
   process.stderr.write(`pulse: unknown command "${command}"\n\n${HELP}`);

@@ -20,6 +20,8 @@ export interface PulseConfig {
   readonly batchMaxBytes: number;
   readonly batchMaxDelayMs: number;
   readonly maxPendingEvents: number;
+  readonly maxIngestBacklog: number;
+  readonly leaseTtlMs: number;
   readonly visitorSalt: string;
   readonly namespace: string;
 }
@@ -39,6 +41,8 @@ export const ENV_DOC: readonly (readonly [string, string, string])[] = [
   ["PULSE_BATCH_MAX_BYTES", "524288", "bytes of events per JetStream message; keep under the NATS max_payload (1 MiB)"],
   ["PULSE_BATCH_MAX_DELAY_MS", "2", "longest an event waits at the edge before its batch is flushed"],
   ["PULSE_MAX_PENDING_EVENTS", "200000", "events awaiting PubAck before the edge answers 503"],
+  ["PULSE_MAX_INGEST_BACKLOG", "2000", "unprocessed batches in the ingest stream beyond which the edge answers 503"],
+  ["PULSE_LEASE_TTL", "6s", "a worker that stops heartbeating loses its partitions after this long"],
   ["PULSE_VISITOR_SALT", "(random per data dir)", "salt of derived visitor ids when none is sent"],
   ["PULSE_NAMESPACE", "pulse", "prefix of streams, subjects, indices and tables"],
 ];
@@ -83,6 +87,8 @@ export const loadConfig = (env: Env = process.env): PulseConfig => {
   if (sites.length === 0) throw new ConfigError(`PULSE_SITES names no site`);
   for (const s of sites) if (!SITE_ID.test(s)) throw new ConfigError(`PULSE_SITES: "${s}" is not a valid site id`);
   const sessionTimeoutMs = parseDuration(env["PULSE_SESSION_TIMEOUT"] || "30m", "PULSE_SESSION_TIMEOUT");
+  const leaseTtlMs = parseDuration(env["PULSE_LEASE_TTL"] || "6s", "PULSE_LEASE_TTL");
+  if (leaseTtlMs < 1000) throw new ConfigError(`PULSE_LEASE_TTL must be at least 1s, got "${env["PULSE_LEASE_TTL"] ?? ""}"`);
   if (sessionTimeoutMs < 1000) throw new ConfigError(`PULSE_SESSION_TIMEOUT must be at least 1s, got "${env["PULSE_SESSION_TIMEOUT"] ?? ""}"`);
   const namespace = env["PULSE_NAMESPACE"] || "pulse";
   if (!/^[a-z][a-z0-9_]{0,31}$/.test(namespace)) throw new ConfigError(`PULSE_NAMESPACE must match [a-z][a-z0-9_]*, got "${namespace}"`);
@@ -101,6 +107,8 @@ export const loadConfig = (env: Env = process.env): PulseConfig => {
     batchMaxBytes: int(env, "PULSE_BATCH_MAX_BYTES", 512 * 1024, 1024),
     batchMaxDelayMs: int(env, "PULSE_BATCH_MAX_DELAY_MS", 2, 0),
     maxPendingEvents: int(env, "PULSE_MAX_PENDING_EVENTS", 200_000),
+    maxIngestBacklog: int(env, "PULSE_MAX_INGEST_BACKLOG", 2000),
+    leaseTtlMs,
     visitorSalt: env["PULSE_VISITOR_SALT"] ?? "",
     namespace,
   };

@@ -32,6 +32,7 @@ describe("loadConfig defaults", () => {
       batchMaxBytes: 512 * 1024,
       batchMaxDelayMs: 2,
       maxPendingEvents: 200_000,
+      maxIngestBacklog: 2000,
       visitorSalt: "",
       namespace: "pulse",
     });
@@ -77,6 +78,7 @@ describe("loadConfig defaults", () => {
       "PULSE_BATCH_MAX_BYTES",
       "PULSE_BATCH_MAX_DELAY_MS",
       "PULSE_MAX_PENDING_EVENTS",
+      "PULSE_MAX_INGEST_BACKLOG",
       "PULSE_VISITOR_SALT",
       "PULSE_NAMESPACE",
     ]);
@@ -100,6 +102,7 @@ describe("loadConfig values", () => {
       PULSE_BATCH_MAX_BYTES: "65536",
       PULSE_BATCH_MAX_DELAY_MS: "0",
       PULSE_MAX_PENDING_EVENTS: "1000",
+      PULSE_MAX_INGEST_BACKLOG: "50",
       PULSE_VISITOR_SALT: "pepper",
       PULSE_NAMESPACE: "pulse_test_1",
     });
@@ -118,6 +121,7 @@ describe("loadConfig values", () => {
       batchMaxBytes: 65536,
       batchMaxDelayMs: 0,
       maxPendingEvents: 1000,
+      maxIngestBacklog: 50,
       visitorSalt: "pepper",
       namespace: "pulse_test_1",
     });

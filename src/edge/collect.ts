@@ -9,6 +9,9 @@ export interface CollectDeps {
   readonly maxBodyBytes: number;
   readonly context: (ip: string, userAgent: string) => RequestContext;
   readonly isDraining: () => boolean;
+  /** Sheds load with 503 while the workers are this many batches behind, instead of letting the backlog grow without bound. */
+  readonly backlog: () => number;
+  readonly maxBacklog: number;
 }
 
 /**
@@ -27,6 +30,8 @@ export const handleCollect = (deps: CollectDeps) => (res: HttpResponse, req: Htt
   void (async () => {
     try {
       if (deps.isDraining()) throw new Unavailable("draining", "this server is shutting down; retry on another", 1);
+      const backlog = deps.backlog();
+      if (backlog > deps.maxBacklog) throw new Unavailable("backlog", `the workers are ${backlog} batches behind; retry shortly`, 1);
       const body = parseJson(await readBody(reply, deps.maxBodyBytes, declared));
       const parsed = parseNativeCollect(body, deps.context(ip, userAgent));
       if (parsed.accepted.length === 0) {

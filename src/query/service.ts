@@ -29,3 +29,8 @@ export const queryService = (store: AnalyticsStore, isKnownSite: (site: string) 
     if (!cancelled()) send({ id, type: "done", rowCount: rows.length, elapsedMs: Math.round(performance.now() - started) });
   },
 });
+
+/** For an edge in a process that does not own the analytics store. */
+export const unavailableQueries: QueryService = {
+  run: () => Promise.reject(new StoreError("query", "this process does not serve queries; ask the process that runs the store role", false)),
+};

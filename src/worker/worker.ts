@@ -1,18 +1,20 @@
-import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import type { SessionRules } from "../../actors/session/reducer.js";
-import type { PulseEvent } from "../core/event.js";
-import { StoreError } from "../core/errors.js";
-import type { AnalyticsStore } from "../../infra/clickhouse/store.js";
 import type { EventLog } from "../../infra/eventlog/port.js";
-import type { NatsNames } from "../../infra/nats/streams.js";
-import { eventRow, sessionRow, tombstoneRow } from "./projection.js";
-import { VisitorRegistry, groupByVisitor } from "./visitors.js";
+import type { PartitionLeases } from "../../infra/nats/leases.js";
+import { ensurePartitionConsumer, type NatsNames } from "../../infra/nats/streams.js";
+import type { ProjectionSink } from "../projection/sink.js";
+import { processStep } from "./step.js";
+import { VisitorRegistry } from "./visitors.js";
 
 export interface WorkerDeps {
   readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
   readonly names: NatsNames;
+  readonly leases: PartitionLeases;
+  readonly leaseTickMs: number;
   readonly log: EventLog;
-  readonly store: AnalyticsStore;
+  readonly sink: ProjectionSink;
   readonly rules: SessionRules;
   readonly hydrateLookbackMs: number;
   readonly report: (message: string, error?: unknown) => void;
@@ -21,81 +23,79 @@ export interface WorkerDeps {
 export interface Worker {
   /** Events logged and projected so far. */
   readonly processed: () => number;
-  /** Stops pulling, finishes and acks what was already delivered. */
+  readonly partitions: () => number[];
+  /** Stops pulling, finishes and acks what was already delivered, hands the partitions back. */
   stop(): Promise<void>;
 }
 
-// Batches handled per step: enough rows for one efficient insert, few enough to ack well within ack_wait.
+// Batches handled per step: enough rows for efficient writes, few enough to finish well within ack_wait.
 const MESSAGES_PER_STEP = 64;
-const decoder = new TextDecoder();
 
-const decodeBatch = (m: JsMsg): PulseEvent[] | undefined => {
-  try {
-    const body = JSON.parse(decoder.decode(m.data)) as { events?: unknown };
-    return Array.isArray(body.events) ? (body.events as PulseEvent[]) : undefined;
-  } catch {
-    return undefined;
-  }
-};
+interface Tagged {
+  readonly partition: number;
+  readonly msg: JsMsg;
+}
 
 /**
- * Session worker: log first, then projections, and only then ack. A crash anywhere
- * before the ack leads to a redelivery, which every step absorbs because each is
- * idempotent on event ids.
+ * Session worker: consumes the partitions whose leases it holds, one durable consumer
+ * each, in one loop, so a visitor's batches (always in one partition) are handled in order.
  */
 export const startWorker = async (deps: WorkerDeps): Promise<Worker> => {
   const visitors = new VisitorRegistry(deps.log, deps.rules, deps.hydrateLookbackMs);
-  const consumer = await deps.js.consumers.get(deps.names.ingestStream, deps.names.ingestConsumer);
-  const buffer: JsMsg[] = [];
+  const consumers = new Map<number, ConsumerMessages>();
+  let buffer: Tagged[] = [];
   let wake: (() => void) | undefined;
   let running = true;
   let processed = 0;
-  const messages = await consumer.consume({
-    max_messages: 512,
-    callback: (m) => {
-      buffer.push(m);
-      wake?.();
-    },
-  });
+  let inStep: Promise<void> = Promise.resolve();
 
-  const step = async (batch: JsMsg[]): Promise<void> => {
-    const events: PulseEvent[] = [];
-    const good: JsMsg[] = [];
-    for (const m of batch) {
-      const decoded = decodeBatch(m);
-      if (decoded) {
-        events.push(...decoded);
-        good.push(m);
-      } else {
-        // A batch that cannot be read never will be; retrying it would only block its partition.
-        deps.report(`dropping unreadable ingest message ${m.seq}`);
-        m.term();
-      }
-    }
-    const slices = groupByVisitor(events);
-    try {
-      await visitors.hydrate(slices);
-      await deps.log.append(events);
-      const eventRows: Record<string, unknown>[] = [];
-      const sessionRows: Record<string, unknown>[] = [];
-      for (const [key, slice] of slices) {
-        const result = visitors.ingest(key, slice);
-        for (const p of result.placed) eventRows.push(eventRow(p));
-        for (const s of result.touched) sessionRows.push(sessionRow(s));
-        for (const t of result.removed) sessionRows.push(tombstoneRow(t));
-      }
-      await deps.store.insert("events", eventRows);
-      await deps.store.insert("sessions", sessionRows);
-    } catch (e) {
-      visitors.forget(slices.keys());
-      const delay = e instanceof StoreError && !e.retryable ? 10_000 : 1_000;
-      deps.report(`batch failed, will be redelivered in ${delay} ms`, e);
-      for (const m of good) m.nak(delay);
-      return;
-    }
-    for (const m of good) m.ack();
-    processed += events.length;
+  const open = async (p: number): Promise<void> => {
+    await ensurePartitionConsumer(deps.jsm, deps.names, p);
+    const consumer = await deps.js.consumers.get(deps.names.ingestStream, deps.names.partitionConsumer(p));
+    consumers.set(
+      p,
+      await consumer.consume({
+        max_messages: 256,
+        callback: (msg) => {
+          buffer.push({ partition: p, msg });
+          wake?.();
+        },
+      }),
+    );
   };
+
+  /** Stops a partition's consumer and returns its undone batches to JetStream for the next owner. */
+  const close = async (p: number): Promise<void> => {
+    await consumers.get(p)?.close();
+    consumers.delete(p);
+    await inStep;
+    const mine = buffer.filter((t) => t.partition === p);
+    buffer = buffer.filter((t) => t.partition !== p);
+    for (const t of mine) t.msg.nak();
+  };
+
+  const rebalance = async (): Promise<void> => {
+    const changes = await deps.leases.tick();
+    for (const p of changes.lost) {
+      deps.report(`lost the lease of partition ${p}`);
+      await close(p);
+    }
+    for (const p of changes.release) {
+      await close(p);
+      await deps.leases.release(p);
+    }
+    for (const p of changes.acquired) await open(p);
+  };
+
+  let nap: { timer: NodeJS.Timeout; done: () => void } | undefined;
+  const leaseLoop = (async () => {
+    while (running) {
+      await rebalance().catch((e: unknown) => deps.report("lease renewal failed", e));
+      await new Promise<void>((done) => {
+        nap = { timer: setTimeout(done, deps.leaseTickMs), done };
+      });
+    }
+  })();
 
   const loop = (async () => {
     while (running || buffer.length > 0) {
@@ -106,17 +106,30 @@ export const startWorker = async (deps: WorkerDeps): Promise<Worker> => {
         wake = undefined;
         continue;
       }
-      await step(buffer.splice(0, MESSAGES_PER_STEP));
+      const batch = buffer.splice(0, MESSAGES_PER_STEP).map((t) => t.msg);
+      const step = processStep(batch, { log: deps.log, sink: deps.sink, visitors, report: deps.report }).then((n) => {
+        processed += n;
+      });
+      inStep = step;
+      await step;
     }
   })();
 
   return {
     processed: () => processed,
+    partitions: () => deps.leases.ownedPartitions(),
     async stop() {
       running = false;
-      await messages.close();
+      if (nap) {
+        clearTimeout(nap.timer);
+        nap.done();
+      }
+      for (const c of consumers.values()) await c.close();
+      consumers.clear();
       wake?.();
       await loop;
+      await leaseLoop;
+      await deps.leases.releaseAll();
     },
   };
 };

@@ -52,7 +52,7 @@ it("drains on SIGTERM: every acknowledged event is logged and counted after a st
     // Nothing delivered to the worker was left unacknowledged.
     const jsm = await jetstreamManager(nc);
     const names = natsNames(namespace);
-    expect((await jsm.consumers.info(names.ingestStream, names.ingestConsumer)).num_ack_pending).toBe(0);
+    for (let p = 0; p < 8; p++) expect((await jsm.consumers.info(names.ingestStream, names.partitionConsumer(p))).num_ack_pending).toBe(0);
     // After the stop the port is closed: new requests are refused.
     await expect(fetch(`${first.url}/healthz`)).rejects.toThrow();
 

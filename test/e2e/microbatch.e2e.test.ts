@@ -37,7 +37,7 @@ it("packs 1,000 concurrent single-event requests into far fewer JetStream messag
   expect(after - before).toBe(batches.size);
   console.log(`1000 requests -> ${batches.size} JetStream messages`);
   expect(batches.size).toBeLessThan(100);
-  expect(pulse.batcher.batchesPublished).toBe(batches.size);
+  expect(pulse.batcher?.batchesPublished).toBe(batches.size);
 });
 
 it("answers 503 with Retry-After, not 2xx, when JetStream refuses to store the batch", async () => {

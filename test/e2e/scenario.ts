@@ -91,9 +91,9 @@ export const runIngestScenario = async (pulse: TestPulse): Promise<void> => {
       expect(logged.map((e) => e.id)).toEqual(events.filter((e) => e.visitor === `visitor-${v}`).map((e) => e.id));
     }
 
-    const before = pulse.processed();
+    const before = (pulse.worker?.processed() ?? 0);
     await send(pulse.url, events);
-    await eventually(async () => pulse.processed(), (p) => p >= before + 1000);
+    await eventually(async () => (pulse.worker?.processed() ?? 0), (p) => p >= before + 1000);
     expect(await report(client, "after-resend")).toEqual(expected);
     expect(await pulse.log.count(SITE)).toBe(1000);
 

@@ -1,0 +1,97 @@
+import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type { AnalyticsStore } from "../../infra/clickhouse/store.js";
+import { StoreError } from "../core/errors.js";
+import type { ProjectionRows } from "./rows.js";
+
+export interface ProjectionWriter {
+  /** Rows inserted so far. */
+  readonly inserted: () => number;
+  /** Stops pulling, inserts and acks what was already delivered. */
+  stop(): Promise<void>;
+}
+
+export interface WriterOptions {
+  readonly js: JetStreamClient;
+  readonly stream: string;
+  readonly consumer: string;
+  readonly store: AnalyticsStore;
+  /** Rows per insert: ClickHouse wants few, large inserts. */
+  readonly maxRows: number;
+  /** Longest a row waits for its insert; bounds how stale reports can be. */
+  readonly maxDelayMs: number;
+  readonly report: (message: string, error?: unknown) => void;
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * The one writer of the analytics store: gathers projection messages into large
+ * inserts, then acks them. Rows replace earlier versions of themselves, so a
+ * redelivered message changes nothing.
+ */
+export const startProjectionWriter = async (o: WriterOptions): Promise<ProjectionWriter> => {
+  const consumer = await o.js.consumers.get(o.stream, o.consumer);
+  const buffer: JsMsg[] = [];
+  let wake: (() => void) | undefined;
+  let running = true;
+  let inserted = 0;
+  const messages = await consumer.consume({
+    max_messages: 2000,
+    callback: (m) => {
+      buffer.push(m);
+      wake?.();
+    },
+  });
+
+  const flush = async (batch: JsMsg[]): Promise<void> => {
+    const events: Record<string, unknown>[] = [];
+    const sessions: Record<string, unknown>[] = [];
+    for (const m of batch) {
+      const rows = JSON.parse(decoder.decode(m.data)) as ProjectionRows;
+      events.push(...rows.events);
+      sessions.push(...rows.sessions);
+    }
+    try {
+      await o.store.insert("events", events);
+      await o.store.insert("sessions", sessions);
+    } catch (e) {
+      o.report("projection insert failed; will retry", e);
+      for (const m of batch) m.nak(e instanceof StoreError && !e.retryable ? 10_000 : 1_000);
+      return;
+    }
+    for (const m of batch) m.ack();
+    inserted += events.length + sessions.length;
+  };
+
+  const rowsIn = (m: JsMsg): number => Math.max(1, Math.round(m.data.length / 300));
+  const loop = (async () => {
+    while (running || buffer.length > 0) {
+      if (buffer.length === 0) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = undefined;
+        continue;
+      }
+      // Wait a little for more rows unless enough are here, so inserts stay large.
+      const deadline = Date.now() + o.maxDelayMs;
+      while (running && buffer.reduce((n, m) => n + rowsIn(m), 0) < o.maxRows && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      let rows = 0;
+      let take = 0;
+      while (take < buffer.length && rows < o.maxRows) rows += rowsIn(buffer[take++] as JsMsg);
+      await flush(buffer.splice(0, take));
+    }
+  })();
+
+  return {
+    inserted: () => inserted,
+    async stop() {
+      running = false;
+      await messages.close();
+      wake?.();
+      await loop;
+    },
+  };
+};
