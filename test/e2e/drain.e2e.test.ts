@@ -21,7 +21,7 @@ it("drains on SIGTERM: every acknowledged event is logged and counted after a st
   const port = await freePort();
   const nc = await connect({ servers: inject("natsUrl") });
   try {
-    const first = await spawnPulse(env, port);
+    const first = await spawnPulse(env, { port });
     const acked = new Set<string>();
     let refused = 0;
     let stopAt = Number.POSITIVE_INFINITY;
@@ -56,7 +56,7 @@ it("drains on SIGTERM: every acknowledged event is logged and counted after a st
     // After the stop the port is closed: new requests are refused.
     await expect(fetch(`${first.url}/healthz`)).rejects.toThrow();
 
-    const second = await spawnPulse(env, port);
+    const second = await spawnPulse(env, { port });
     try {
       const log = jetstreamEventLog(jetstream(nc), jsm, names, 60_000);
       const logged = async (): Promise<Set<string>> => {
