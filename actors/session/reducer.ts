@@ -1,4 +1,5 @@
 import { PAGEVIEW, compareEvents, type PulseEvent } from "../../src/core/event.js";
+import { attribute } from "../../src/core/attribution.js";
 import { stableId } from "../../src/core/hash.js";
 
 /** One session as the projections see it. */
@@ -14,6 +15,16 @@ export interface SessionAgg {
   readonly landingPage: string;
   readonly exitPage: string;
   readonly referrer: string;
+  /** From the first event: UTM tags, click ids, else the referrer. */
+  readonly source: string;
+  readonly medium: string;
+  readonly campaign: string;
+  /** Events whose name is one of the site's key events. */
+  readonly keyEvents: number;
+  /** GA4: lasted at least 10 s, or had two page views, or a key event. */
+  readonly engaged: boolean;
+  /** The last user id sent in the session, linking it to a signed-in user; empty when none. */
+  readonly userId: string;
   /** The highest receive sequence among its events: a session that gained events has a higher version. */
   readonly version: number;
 }
@@ -52,6 +63,8 @@ export interface IngestResult {
 
 export interface SessionRules {
   readonly timeoutMs: number;
+  /** Event names that count as key events (conversions). */
+  readonly keyEvents?: ReadonlySet<string>;
   /** Sessions that ended this long before the newest one are forgotten (their events stay in the log). */
   readonly retainMs: number;
 }
@@ -63,8 +76,13 @@ interface Sessionized {
   readonly sessionOf: Map<string, string>;
 }
 
+const ENGAGED_MS = 10_000;
+
 /** Sessions of events already in log order: a gap longer than the timeout starts a new one. */
-const sessionizeSorted = (events: readonly PulseEvent[], timeoutMs: number): Sessionized => {
+const sessionizeSorted = (events: readonly PulseEvent[], rules: SessionRules): Sessionized => {
+  const { timeoutMs } = rules;
+  const noKeyEvents = new Set<string>();
+  const keyEvents = rules.keyEvents ?? noKeyEvents;
   const sessions: SessionAgg[] = [];
   const sessionOf = new Map<string, string>();
   let current: SessionAgg | undefined;
@@ -82,17 +100,26 @@ const sessionizeSorted = (events: readonly PulseEvent[], timeoutMs: number): Ses
         landingPage: "",
         exitPage: "",
         referrer: e.referrer,
+        ...attribute(e.url, e.referrer),
+        keyEvents: 0,
+        engaged: false,
+        userId: "",
         version: 0,
       };
       sessions.push(current);
     }
+    const pageviews = current.pageviews + (isView ? 1 : 0);
+    const keys = current.keyEvents + (keyEvents.has(e.name) ? 1 : 0);
     current = {
       ...current,
       end: e.ts,
       events: current.events + 1,
-      pageviews: current.pageviews + (isView ? 1 : 0),
+      pageviews,
       landingPage: isView && current.pageviews === 0 ? e.url : current.landingPage,
       exitPage: isView ? e.url : current.exitPage,
+      keyEvents: keys,
+      engaged: e.ts - current.start >= ENGAGED_MS || pageviews >= 2 || keys > 0,
+      userId: e.userId || current.userId,
       version: Math.max(current.version, e.seq),
     };
     sessions[sessions.length - 1] = current;
@@ -101,8 +128,9 @@ const sessionizeSorted = (events: readonly PulseEvent[], timeoutMs: number): Ses
   return { sessions, sessionOf };
 };
 
+// Every field but the id is covered by (start, end, events, version) except what a late event can change at the front.
 const sameSession = (a: SessionAgg, b: SessionAgg): boolean =>
-  a.start === b.start && a.end === b.end && a.events === b.events && a.pageviews === b.pageviews && a.landingPage === b.landingPage && a.exitPage === b.exitPage && a.referrer === b.referrer && a.version === b.version;
+  a.start === b.start && a.end === b.end && a.events === b.events && a.version === b.version && a.landingPage === b.landingPage && a.referrer === b.referrer;
 
 /**
  * Folds a slice of a visitor's events into their sessions. Pure: the result depends only on
@@ -119,7 +147,7 @@ export const ingest = (state: VisitorState, events: readonly PulseEvent[], rules
     fresh.push(e);
   }
   const all = fresh.length === 0 ? state.events : [...state.events, ...fresh].sort(compareEvents);
-  const { sessions, sessionOf } = fresh.length === 0 ? { sessions: [...state.sessions], sessionOf: new Map(state.sessionOf) } : sessionizeSorted(all, rules.timeoutMs);
+  const { sessions, sessionOf } = fresh.length === 0 ? { sessions: [...state.sessions], sessionOf: new Map(state.sessionOf) } : sessionizeSorted(all, rules);
 
   const before = new Map(state.sessions.map((s) => [s.id, s]));
   const byId = new Map(sessions.map((s) => [s.id, s]));

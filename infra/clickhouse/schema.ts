@@ -18,6 +18,7 @@ export const schemaStatements = (db: string): readonly string[] => [
     path String,
     referrer String,
     props String,
+    user_id String,
     received_at DateTime64(3, 'UTC'),
     version UInt64
   ) ENGINE = ReplacingMergeTree(version)
@@ -36,6 +37,13 @@ export const schemaStatements = (db: string): readonly string[] => [
     landing_page String,
     exit_page String,
     referrer String,
+    source LowCardinality(String),
+    medium LowCardinality(String),
+    campaign String,
+    duration_ms UInt64,
+    key_events UInt32,
+    engaged UInt8,
+    user_id String,
     version UInt64,
     is_deleted UInt8
   ) ENGINE = ReplacingMergeTree(version, is_deleted)

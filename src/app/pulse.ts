@@ -117,7 +117,7 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
         leaseTickMs: Math.max(250, Math.floor(config.leaseTtlMs / 4)),
         log,
         sink: jetstreamProjectionSink(js, names.projectionSubject),
-        rules: { timeoutMs: config.sessionTimeoutMs, retainMs: 24 * 3_600_000 },
+        rules: { timeoutMs: config.sessionTimeoutMs, retainMs: 24 * 3_600_000, keyEvents: new Set(config.keyEvents) },
         hydrateLookbackMs: 24 * 3_600_000,
         report: (message, error) => say(error ? `${message}: ${(error as Error).message}` : message),
       });

@@ -15,6 +15,7 @@ export interface PulseConfig {
   readonly sites: readonly string[];
   readonly partitions: number;
   readonly sessionTimeoutMs: number;
+  readonly keyEvents: readonly string[];
   readonly maxBodyBytes: number;
   readonly batchMaxEvents: number;
   readonly batchMaxBytes: number;
@@ -36,6 +37,7 @@ export const ENV_DOC: readonly (readonly [string, string, string])[] = [
   ["PULSE_SITES", "demo", "comma-separated site ids that may send events"],
   ["PULSE_PARTITIONS", "8", "visitor partitions of the ingest stream"],
   ["PULSE_SESSION_TIMEOUT", "30m", "inactivity that ends a session (ms, or with s/m/h)"],
+  ["PULSE_KEY_EVENTS", "purchase,sign_up,signup,generate_lead", "event names counted as key events (conversions)"],
   ["PULSE_MAX_BODY_BYTES", "1048576", "largest accepted request body"],
   ["PULSE_BATCH_MAX_EVENTS", "512", "events per JetStream message before a flush"],
   ["PULSE_BATCH_MAX_BYTES", "524288", "bytes of events per JetStream message; keep under the NATS max_payload (1 MiB)"],
@@ -102,6 +104,7 @@ export const loadConfig = (env: Env = process.env): PulseConfig => {
     sites,
     partitions: int(env, "PULSE_PARTITIONS", 8),
     sessionTimeoutMs,
+    keyEvents: (env["PULSE_KEY_EVENTS"] || "purchase,sign_up,signup,generate_lead").split(",").map((s) => s.trim()).filter(Boolean),
     maxBodyBytes: int(env, "PULSE_MAX_BODY_BYTES", 1024 * 1024),
     batchMaxEvents: int(env, "PULSE_BATCH_MAX_EVENTS", 512),
     batchMaxBytes: int(env, "PULSE_BATCH_MAX_BYTES", 512 * 1024, 1024),

@@ -19,6 +19,8 @@ export interface PulseEvent {
   readonly url: string;
   readonly referrer: string;
   readonly props: EventProps;
+  /** The site's own user id, when the visitor is signed in; links the visitor's sessions to a user. */
+  readonly userId?: string;
 }
 
 /** Order of a visitor's log: event time, then receive sequence. */

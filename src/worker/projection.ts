@@ -24,6 +24,7 @@ export const eventRow = ({ event: e, sessionId, version }: PlacedEvent): Record<
   ...urlParts(e.url),
   referrer: e.referrer,
   props: JSON.stringify(e.props),
+  user_id: e.userId ?? "",
   received_at: chTime(e.receivedAt),
   version,
 });
@@ -39,6 +40,13 @@ export const sessionRow = (s: SessionAgg): Record<string, unknown> => ({
   landing_page: s.landingPage,
   exit_page: s.exitPage,
   referrer: s.referrer,
+  source: s.source,
+  medium: s.medium,
+  campaign: s.campaign,
+  duration_ms: s.end - s.start,
+  key_events: s.keyEvents,
+  engaged: s.engaged ? 1 : 0,
+  user_id: s.userId,
   version: s.version,
   is_deleted: 0,
 });

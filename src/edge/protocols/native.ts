@@ -69,10 +69,16 @@ const parseUrl = (raw: string): string => {
 // ISO 8601 with an explicit zone: without one, the server's own zone would decide what time it is.
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
+// Date.parse rolls 2026-02-30 over to 2 March; a real day survives a round trip.
+const realDay = (iso: string): boolean => {
+  const [y, m, d] = iso.slice(0, 10).split("-").map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d)).toISOString().slice(0, 10) === iso.slice(0, 10);
+};
+
 const parseTime = (o: Json, ctx: RequestContext): number | undefined => {
   const v = o["ts"];
   if (v === undefined || v === null) return undefined;
-  const ms = typeof v === "number" ? v : typeof v === "string" && ISO_TIME.test(v) ? Date.parse(v) : Number.NaN;
+  const ms = typeof v === "number" ? v : typeof v === "string" && ISO_TIME.test(v) && realDay(v) ? Date.parse(v) : Number.NaN;
   if (!Number.isFinite(ms)) throw new FieldError("invalid_time", `"ts" must be epoch milliseconds or an ISO-8601 time with a zone`);
   if (ms > ctx.receivedAt + MAX_FUTURE_MS) throw new FieldError("time_in_future", `"ts" is more than an hour in the future`);
   if (ms < ctx.receivedAt - MAX_AGE_MS) throw new FieldError("time_too_old", `"ts" is more than 400 days in the past`);
@@ -106,13 +112,14 @@ const parseEvent = (o: unknown, index: number, site: string, ctx: RequestContext
     // No client id: a salted hash of who is calling. The salt changes daily, so it cannot follow a person across days.
     stableId("v", ctx.visitorSalt, new Date(ctx.receivedAt).toISOString().slice(0, 10), site, ctx.ip, ctx.userAgent);
   const props = parseProps(o);
+  const userId = optionalString(o, "user_id", 256);
   const seq = ctx.nextSeq();
   const ts = clientTs ?? ctx.receivedAt;
   const id =
     optionalString(o, "id", 128) ||
     // With a client time the derived id repeats when the same request is retried, so a retry is not counted twice.
     (clientTs === undefined ? stableId("e", site, visitor, name, url, ts, seq) : stableId("e", site, visitor, name, url, ts, index));
-  return { id, site, visitor, name, ts, seq, receivedAt: ctx.receivedAt, url, referrer, props };
+  return { id, site, visitor, name, ts, seq, receivedAt: ctx.receivedAt, url, referrer, props, ...(userId ? { userId } : {}) };
 };
 
 /**
