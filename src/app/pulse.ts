@@ -119,6 +119,13 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
         sink: jetstreamProjectionSink(js, names.projectionSubject),
         rules: { timeoutMs: config.sessionTimeoutMs, retainMs: 24 * 3_600_000, keyEvents: new Set(config.keyEvents) },
         hydrateLookbackMs: 24 * 3_600_000,
+        passivation: {
+          idleMs: config.passivateAfterMs,
+          maxLive: config.maxLiveVisitors,
+          dropAfterMs: config.sessionTimeoutMs + 3_600_000,
+          maxSnapshots: 2_000_000,
+          now: Date.now,
+        },
         report: (message, error) => say(error ? `${message}: ${(error as Error).message}` : message),
       });
       worker = started;

@@ -35,6 +35,8 @@ describe("loadConfig defaults", () => {
       maxPendingEvents: 200_000,
       maxIngestBacklog: 2000,
       leaseTtlMs: 6000,
+      passivateAfterMs: 60_000,
+      maxLiveVisitors: 50_000,
       visitorSalt: "",
       namespace: "pulse",
     });
@@ -83,6 +85,8 @@ describe("loadConfig defaults", () => {
       "PULSE_MAX_PENDING_EVENTS",
       "PULSE_MAX_INGEST_BACKLOG",
       "PULSE_LEASE_TTL",
+      "PULSE_PASSIVATE_AFTER",
+      "PULSE_MAX_LIVE_VISITORS",
       "PULSE_VISITOR_SALT",
       "PULSE_NAMESPACE",
     ]);
@@ -109,6 +113,8 @@ describe("loadConfig values", () => {
       PULSE_MAX_PENDING_EVENTS: "1000",
       PULSE_MAX_INGEST_BACKLOG: "50",
       PULSE_LEASE_TTL: "3s",
+      PULSE_PASSIVATE_AFTER: "5s",
+      PULSE_MAX_LIVE_VISITORS: "10",
       PULSE_VISITOR_SALT: "pepper",
       PULSE_NAMESPACE: "pulse_test_1",
     });
@@ -130,6 +136,8 @@ describe("loadConfig values", () => {
       maxPendingEvents: 1000,
       maxIngestBacklog: 50,
       leaseTtlMs: 3000,
+      passivateAfterMs: 5000,
+      maxLiveVisitors: 10,
       visitorSalt: "pepper",
       namespace: "pulse_test_1",
     });

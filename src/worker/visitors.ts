@@ -1,55 +1,122 @@
-import { ingestSlice, spawnVisitor, type VisitorActor } from "../../actors/session/machine.js";
+import { ingestSlice, passivate, spawnVisitor, type VisitorActor } from "../../actors/session/machine.js";
 import type { IngestResult, SessionRules } from "../../actors/session/reducer.js";
 import type { PulseEvent } from "../core/event.js";
 import { visitorKey } from "../core/partition.js";
 import type { EventLog } from "../../infra/eventlog/port.js";
 
+export interface PassivationPolicy {
+  /** A live actor untouched this long (worker clock) is passivated. */
+  readonly idleMs: number;
+  /** Live actors beyond this many are passivated, least recently used first. */
+  readonly maxLive: number;
+  /** Snapshots whose newest event is this far behind the newest event seen are dropped; the log has them. */
+  readonly dropAfterMs: number;
+  /** Snapshots kept at most; the oldest go first. */
+  readonly maxSnapshots: number;
+  readonly now: () => number;
+}
+
+interface Live {
+  readonly actor: VisitorActor;
+  lastUsed: number;
+}
+
+interface Snapshot {
+  /** The retained events as JSON: about a third of the memory of the objects. */
+  readonly events: Buffer;
+  readonly newestTs: number;
+}
+
 /**
- * The live visitors of one worker: one actor each, created on a visitor's first event
- * and hydrated from the log so that a restart or a redelivery continues, not restarts, sessions.
+ * The visitors of one worker. Each has an xstate actor while active; an idle one is
+ * passivated to a compact snapshot, and a snapshot far behind in event time is dropped.
+ * A visitor with neither is hydrated from the log, so dropping is always safe, only slower.
  */
 export class VisitorRegistry {
-  private readonly actors = new Map<string, VisitorActor>();
+  // Both maps are kept in least-recently-used order: a touched entry is moved to the end.
+  private readonly live = new Map<string, Live>();
+  private readonly snapshots = new Map<string, Snapshot>();
+  private watermark = Number.NEGATIVE_INFINITY;
+  hydratedFromLog = 0;
 
   constructor(
     private readonly log: EventLog,
     private readonly rules: SessionRules,
     /** How far back before a visitor's earliest new event the log is replayed on hydration. */
     private readonly lookbackMs: number,
+    private readonly policy: PassivationPolicy,
   ) {}
 
-  get size(): number {
-    return this.actors.size;
+  get liveCount(): number {
+    return this.live.size;
   }
 
-  /** Makes sure every visitor in `slices` has a hydrated actor. */
-  async hydrate(slices: ReadonlyMap<string, readonly PulseEvent[]>, concurrency = 16): Promise<void> {
-    const missing = [...slices].filter(([key]) => !this.actors.has(key));
-    for (let i = 0; i < missing.length; i += concurrency) {
+  get snapshotCount(): number {
+    return this.snapshots.size;
+  }
+
+  /** Makes sure every visitor in `slices` has an active actor: from memory, its snapshot, or the log. */
+  async hydrate(slices: ReadonlyMap<string, readonly PulseEvent[]>, concurrency = 32): Promise<void> {
+    const now = this.policy.now();
+    const fromLog: [string, readonly PulseEvent[]][] = [];
+    for (const [key, events] of slices) {
+      for (const e of events) if (e.ts > this.watermark) this.watermark = e.ts;
+      const live = this.live.get(key);
+      if (live) {
+        this.live.delete(key);
+        live.lastUsed = now;
+        this.live.set(key, live);
+        continue;
+      }
+      const snap = this.snapshots.get(key);
+      if (snap) {
+        this.snapshots.delete(key);
+        this.live.set(key, { actor: spawnVisitor(this.rules, JSON.parse(snap.events.toString("utf8")) as PulseEvent[]), lastUsed: now });
+        continue;
+      }
+      fromLog.push([key, events]);
+    }
+    for (let i = 0; i < fromLog.length; i += concurrency) {
       await Promise.all(
-        missing.slice(i, i + concurrency).map(async ([key, events]) => {
+        fromLog.slice(i, i + concurrency).map(async ([key, events]) => {
           const first = events[0] as PulseEvent;
           const since = Math.min(...events.map((e) => e.ts)) - this.lookbackMs;
           const history = await this.log.readVisitor(first.site, first.visitor, since);
-          const actor = spawnVisitor(this.rules);
-          actor.send({ type: "hydrate", events: history });
-          this.actors.set(key, actor);
+          this.hydratedFromLog++;
+          this.live.set(key, { actor: spawnVisitor(this.rules, history), lastUsed: now });
         }),
       );
     }
   }
 
   ingest(key: string, events: readonly PulseEvent[]): IngestResult {
-    const actor = this.actors.get(key);
-    if (!actor) throw new Error(`visitor ${key} was not hydrated`);
-    return ingestSlice(actor, events);
+    const live = this.live.get(key);
+    if (!live) throw new Error(`visitor ${key} was not hydrated`);
+    return ingestSlice(live.actor, events);
+  }
+
+  /** Passivates idle and surplus actors, and drops snapshots that fell far behind. Call between steps. */
+  sweep(): void {
+    const now = this.policy.now();
+    for (const [key, live] of this.live) {
+      if (this.live.size <= this.policy.maxLive && now - live.lastUsed < this.policy.idleMs) break;
+      this.live.delete(key);
+      const events = passivate(live.actor);
+      const newestTs = events.reduce((m, e) => Math.max(m, e.ts), Number.NEGATIVE_INFINITY);
+      if (events.length > 0) this.snapshots.set(key, { events: Buffer.from(JSON.stringify(events)), newestTs });
+    }
+    for (const [key, snap] of this.snapshots) {
+      if (this.snapshots.size <= this.policy.maxSnapshots && snap.newestTs >= this.watermark - this.policy.dropAfterMs) break;
+      this.snapshots.delete(key);
+    }
   }
 
   /** Forgets visitors whose state may be ahead of what was stored; they are rehydrated from the log. */
   forget(keys: Iterable<string>): void {
     for (const key of keys) {
-      this.actors.get(key)?.stop();
-      this.actors.delete(key);
+      this.live.get(key)?.actor.stop();
+      this.live.delete(key);
+      this.snapshots.delete(key);
     }
   }
 }

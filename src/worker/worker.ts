@@ -5,7 +5,7 @@ import type { PartitionLeases } from "../../infra/nats/leases.js";
 import { ensurePartitionConsumer, type NatsNames } from "../../infra/nats/streams.js";
 import type { ProjectionSink } from "../projection/sink.js";
 import { processStep } from "./step.js";
-import { VisitorRegistry } from "./visitors.js";
+import { VisitorRegistry, type PassivationPolicy } from "./visitors.js";
 
 export interface WorkerDeps {
   readonly js: JetStreamClient;
@@ -17,6 +17,7 @@ export interface WorkerDeps {
   readonly sink: ProjectionSink;
   readonly rules: SessionRules;
   readonly hydrateLookbackMs: number;
+  readonly passivation: PassivationPolicy;
   readonly report: (message: string, error?: unknown) => void;
 }
 
@@ -24,6 +25,8 @@ export interface Worker {
   /** Events logged and projected so far. */
   readonly processed: () => number;
   readonly partitions: () => number[];
+  /** Visitors with a live actor, with a snapshot, and those read back from the log so far. */
+  readonly visitors: () => { live: number; snapshots: number; hydratedFromLog: number };
   /** Stops pulling, finishes and acks what was already delivered, hands the partitions back. */
   stop(): Promise<void>;
 }
@@ -41,7 +44,7 @@ interface Tagged {
  * each, in one loop, so a visitor's batches (always in one partition) are handled in order.
  */
 export const startWorker = async (deps: WorkerDeps): Promise<Worker> => {
-  const visitors = new VisitorRegistry(deps.log, deps.rules, deps.hydrateLookbackMs);
+  const visitors = new VisitorRegistry(deps.log, deps.rules, deps.hydrateLookbackMs, deps.passivation);
   const consumers = new Map<number, ConsumerMessages>();
   let buffer: Tagged[] = [];
   let wake: (() => void) | undefined;
@@ -112,12 +115,14 @@ export const startWorker = async (deps: WorkerDeps): Promise<Worker> => {
       });
       inStep = step;
       await step;
+      visitors.sweep();
     }
   })();
 
   return {
     processed: () => processed,
     partitions: () => deps.leases.ownedPartitions(),
+    visitors: () => ({ live: visitors.liveCount, snapshots: visitors.snapshotCount, hydratedFromLog: visitors.hydratedFromLog }),
     async stop() {
       running = false;
       if (nap) {

@@ -1,0 +1,71 @@
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { afterAll, beforeAll, expect, inject, it } from "vitest";
+import type { PulseEvent } from "../core/event.js";
+import { jetstreamEventLog } from "../../infra/nats/eventlog.js";
+import { natsNames } from "../../infra/nats/streams.js";
+import type { EventLog } from "../../infra/eventlog/port.js";
+import { uniqueNamespace } from "../../test/harness/pulse.js";
+import { groupByVisitor, VisitorRegistry } from "./visitors.js";
+
+const MIN = 60_000;
+const T0 = Date.UTC(2026, 10, 1, 12, 0, 0);
+let nc: NatsConnection;
+let log: EventLog;
+
+beforeAll(async () => {
+  nc = await connect({ servers: inject("natsUrl") });
+  log = jetstreamEventLog(jetstream(nc), await jetstreamManager(nc), natsNames(uniqueNamespace()), 60_000);
+  await log.init();
+});
+afterAll(() => nc?.close());
+
+let seq = 0;
+const ev = (visitor: string, minute: number): PulseEvent => ({ id: `${visitor}-${minute}`, site: "s", visitor, name: "pageview", ts: T0 + minute * MIN, seq: ++seq, receivedAt: 0, url: "https://s.example/", referrer: "", props: {} });
+
+/** What the worker does per step, minus the projections: hydrate, append, ingest. */
+const step = async (reg: VisitorRegistry, events: PulseEvent[]) => {
+  const slices = groupByVisitor(events);
+  await reg.hydrate(slices);
+  await log.append(events);
+  return [...slices].map(([key, slice]) => reg.ingest(key, slice));
+};
+
+it("passivates idle visitors to snapshots, restores them without the log, and falls back to the log once a snapshot is dropped", async () => {
+  let clock = 0;
+  const reg = new VisitorRegistry(log, { timeoutMs: 30 * MIN, retainMs: 24 * 60 * MIN }, 24 * 60 * MIN, {
+    idleMs: 1000,
+    maxLive: 2,
+    dropAfterMs: 90 * MIN,
+    maxSnapshots: 100,
+    now: () => clock,
+  });
+  const first = await step(reg, [ev("a", 0), ev("b", 0), ev("c", 0)]);
+  expect(reg.hydratedFromLog).toBe(3);
+  const sessionOf = (r: (typeof first)[number]) => r.touched[0]?.id;
+  const [sa, sb, sc] = first.map(sessionOf);
+
+  // Over the live limit: the least recently used goes to a snapshot.
+  reg.sweep();
+  expect([reg.liveCount, reg.snapshotCount]).toEqual([2, 1]);
+  // Idle past the limit: all of them go.
+  clock += 1000;
+  reg.sweep();
+  expect([reg.liveCount, reg.snapshotCount]).toEqual([0, 3]);
+
+  // Back within the session timeout: restored from the snapshot, same session, no log read.
+  const back = await step(reg, [ev("a", 10), ev("b", 12)]);
+  expect(reg.hydratedFromLog).toBe(3);
+  expect(back.map(sessionOf)).toEqual([sa, sb]);
+  expect(back[0]?.touched[0]).toMatchObject({ events: 2, pageviews: 2 });
+
+  // Event time moves far ahead: c's snapshot is dropped, and c comes back through the log.
+  clock += 1000;
+  reg.sweep();
+  await step(reg, [ev("d", 200)]);
+  reg.sweep();
+  expect(reg.snapshotCount).toBeLessThan(3);
+  const late = await step(reg, [ev("c", 20)]);
+  expect(reg.hydratedFromLog).toBe(5);
+  expect(late[0]?.touched[0]).toMatchObject({ id: sc, events: 2 });
+});
