@@ -1,41 +1,28 @@
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
-import type { PulseEvent } from "../../src/core/event.js";
+import { compareEvents, type PulseEvent } from "../../src/core/event.js";
 import { StoreError } from "../../src/core/errors.js";
+import { stableId } from "../../src/core/hash.js";
 import type { EventLog } from "../eventlog/port.js";
-import { logId, siteToken, visitorSubject } from "../eventlog/subject.js";
+import { siteToken, visitorSubject } from "../eventlog/subject.js";
 import { ensureLogStream, type NatsNames } from "./streams.js";
 
 const decoder = new TextDecoder();
 
 /**
  * The embedded event log: a JetStream stream, one subject per visitor, so a visitor's
- * history is one filtered read. Nats-Msg-Id makes appends idempotent within the
- * stream's duplicate window; the worker's actors drop duplicates older than that.
+ * history is one filtered read. JetStream stores about 10k messages a second here, so an
+ * append stores each visitor's slice as one message. Its Nats-Msg-Id derives from the
+ * event ids, so the same append repeated is dropped; an event that still arrives twice
+ * in different slices is read once, since readers keep the first copy of each id.
  */
-export const jetstreamEventLog = (js: JetStreamClient, jsm: JetStreamManager, names: NatsNames, dedupeWindowMs: number): EventLog => ({
-  backend: "jetstream",
-  init: () => ensureLogStream(jsm, names, dedupeWindowMs),
-  async append(events) {
-    // Publishes on one connection reach the server in call order, so a visitor's events keep their order.
-    const acks = events.map((e) =>
-      js.publish(visitorSubject(names.logSubjectPrefix, e.site, e.visitor), JSON.stringify(e), { msgID: logId(e.site, e.id) }),
-    );
-    try {
-      await Promise.all(acks);
-    } catch (e) {
-      throw new StoreError("jetstream-log", `append failed: ${(e as Error).message}`, true, { cause: e });
-    }
-  },
-  async readVisitor(site, visitor, sinceTs) {
-    const subject = visitorSubject(names.logSubjectPrefix, site, visitor);
-    // Most visitors are new: one cheap lookup spares creating a consumer for them.
-    const last = await jsm.direct.getMessage(names.logStream, { last_by_subj: subject }).catch(() => null);
-    if (!last) return [];
-    // A plain ephemeral consumer with a single filter_subject: nats-server 2.9 (Debian 12) lacks filter_subjects.
+export const jetstreamEventLog = (js: JetStreamClient, jsm: JetStreamManager, names: NatsNames, dedupeWindowMs: number): EventLog => {
+  /** Reads every message under a subject filter, in stream order. */
+  const readAll = async (filter: string): Promise<PulseEvent[]> => {
     const info = await jsm.consumers.add(names.logStream, {
       ack_policy: AckPolicy.None,
       deliver_policy: DeliverPolicy.All,
-      filter_subject: subject,
+      // A single filter_subject: nats-server 2.9 (Debian 12) lacks filter_subjects.
+      filter_subject: filter,
       mem_storage: true,
       inactive_threshold: 30_000_000_000,
     });
@@ -49,20 +36,58 @@ export const jetstreamEventLog = (js: JetStreamClient, jsm: JetStreamManager, na
         let received = 0;
         for await (const m of batch) {
           received++;
-          const e = JSON.parse(decoder.decode(m.data)) as PulseEvent;
-          if (e.ts >= sinceTs) out.push(e);
+          out.push(...(JSON.parse(decoder.decode(m.data)) as PulseEvent[]));
         }
-        if (received === 0) throw new StoreError("jetstream-log", `reading ${subject} stalled with ${remaining} events pending`, true);
+        if (received === 0) throw new StoreError("jetstream-log", `reading ${filter} stalled with ${remaining} messages pending`, true);
         remaining -= received;
       }
     } finally {
       await consumer.delete().catch(() => undefined);
     }
-    return out.sort((a, b) => a.ts - b.ts || a.seq - b.seq);
-  },
-  async count(site) {
-    const info = await jsm.streams.info(names.logStream, { subjects_filter: `${names.logSubjectPrefix}.${siteToken(site)}.>` });
-    return Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
-  },
-  async close() {},
-});
+    return out;
+  };
+
+  const firstOfEach = (events: readonly PulseEvent[]): PulseEvent[] => {
+    const seen = new Set<string>();
+    return events.filter((e) => {
+      const key = `${e.site}\u001f${e.id}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+  };
+
+  return {
+    backend: "jetstream",
+    init: () => ensureLogStream(jsm, names, dedupeWindowMs),
+    async append(events) {
+      const slices = new Map<string, PulseEvent[]>();
+      for (const e of events) {
+        const subject = visitorSubject(names.logSubjectPrefix, e.site, e.visitor);
+        const slice = slices.get(subject);
+        if (slice) slice.push(e);
+        else slices.set(subject, [e]);
+      }
+      // Publishes on one connection reach the server in call order, so a visitor's slices keep their order.
+      const acks = [...slices].map(([subject, slice]) => js.publish(subject, JSON.stringify(slice), { msgID: stableId(subject, ...slice.map((e) => e.id)) }));
+      try {
+        await Promise.all(acks);
+      } catch (e) {
+        throw new StoreError("jetstream-log", `append failed: ${(e as Error).message}`, true, { cause: e });
+      }
+    },
+    async readVisitor(site, visitor, sinceTs) {
+      const subject = visitorSubject(names.logSubjectPrefix, site, visitor);
+      // Most visitors are new: one cheap lookup spares creating a consumer for them.
+      const last = await jsm.direct.getMessage(names.logStream, { last_by_subj: subject }).catch(() => null);
+      if (!last) return [];
+      return firstOfEach(await readAll(subject))
+        .filter((e) => e.ts >= sinceTs)
+        .sort(compareEvents);
+    },
+    async count(site) {
+      return firstOfEach(await readAll(`${names.logSubjectPrefix}.${siteToken(site)}.>`)).length;
+    },
+    async close() {},
+  };
+};

@@ -46,7 +46,8 @@ export const processStep = async (batch: readonly JsMsg[], deps: StepDeps): Prom
   const slices = groupByVisitor(events);
   try {
     await deps.visitors.hydrate(slices);
-    await deps.log.append(events);
+    // Only what the visitors' states do not hold yet: hydration read the log, so the rest is in it already.
+    await deps.log.append([...slices].flatMap(([key, slice]) => deps.visitors.unseen(key, slice)));
     const eventRows: Record<string, unknown>[] = [];
     const sessionRows: Record<string, unknown>[] = [];
     for (const [key, slice] of slices) {

@@ -89,6 +89,12 @@ export class VisitorRegistry {
     }
   }
 
+  /** The events of a slice that the visitor's state does not hold yet. Call after `hydrate`. */
+  unseen(key: string, events: readonly PulseEvent[]): PulseEvent[] {
+    const known = this.live.get(key)?.actor.getSnapshot().context.state.sessionOf;
+    return known ? events.filter((e) => !known.has(e.id)) : [...events];
+  }
+
   ingest(key: string, events: readonly PulseEvent[]): IngestResult {
     const live = this.live.get(key);
     if (!live) throw new Error(`visitor ${key} was not hydrated`);

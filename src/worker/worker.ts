@@ -58,7 +58,9 @@ export const startWorker = async (deps: WorkerDeps): Promise<Worker> => {
     consumers.set(
       p,
       await consumer.consume({
-        max_messages: 256,
+        // Few at a time: a batch is up to 512 KiB, and eight partitions prefetching hundreds each would hold hundreds of MiB.
+        // (A max_bytes bound would be better, but with nats-server 2.9 such a pull delivered nothing here.)
+        max_messages: 8,
         callback: (msg) => {
           buffer.push({ partition: p, msg });
           wake?.();
