@@ -1,5 +1,4 @@
 import { createClient, ClickHouseError, type ClickHouseClient } from "@clickhouse/client";
-import { createChdbConnection } from "chdb/connection";
 import { mkdir } from "node:fs/promises";
 import { StoreError } from "../../src/core/errors.js";
 import { schemaStatements } from "./schema.js";
@@ -40,6 +39,8 @@ export const openAnalyticsStore = async (target: StoreTarget): Promise<Analytics
   if (target.url) client = createClient({ url: target.url });
   else {
     await mkdir(target.chdbPath, { recursive: true });
+    // Loaded only when used: the engine adds about 150 MiB to a process, and workers never need it.
+    const { createChdbConnection } = await import("chdb/connection");
     // chDB bundles its own copy of the client's connection types; they match at run time but not nominally.
     client = createClient({ connection: createChdbConnection({ path: target.chdbPath }) as never });
   }

@@ -7,6 +7,7 @@ import { siteToken, visitorSubject } from "../eventlog/subject.js";
 import { ensureLogStream, type NatsNames } from "./streams.js";
 
 const decoder = new TextDecoder();
+const PUBLISH_WINDOW = 1000;
 
 /**
  * The embedded event log: a JetStream stream, one subject per visitor, so a visitor's
@@ -69,9 +70,15 @@ export const jetstreamEventLog = (js: JetStreamClient, jsm: JetStreamManager, na
         else slices.set(subject, [e]);
       }
       // Publishes on one connection reach the server in call order, so a visitor's slices keep their order.
-      const acks = [...slices].map(([subject, slice]) => js.publish(subject, JSON.stringify(slice), { msgID: stableId(subject, ...slice.map((e) => e.id)) }));
+      // A window bounds the requests in flight: each pending one holds buffers and a timer, and a step may touch
+      // tens of thousands of visitors.
+      const all = [...slices];
       try {
-        await Promise.all(acks);
+        for (let i = 0; i < all.length; i += PUBLISH_WINDOW) {
+          await Promise.all(
+            all.slice(i, i + PUBLISH_WINDOW).map(([subject, slice]) => js.publish(subject, JSON.stringify(slice), { msgID: stableId(subject, ...slice.map((e) => e.id)) })),
+          );
+        }
       } catch (e) {
         throw new StoreError("jetstream-log", `append failed: ${(e as Error).message}`, true, { cause: e });
       }

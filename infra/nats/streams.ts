@@ -68,9 +68,13 @@ export const ensureIngestStream = (jsm: JetStreamManager, names: NatsNames, name
     duplicate_window: ns(120_000),
   });
 
-/** One durable consumer per partition, so whoever holds the partition's lease resumes exactly where the last owner stopped. */
+/**
+ * One durable consumer per partition, so whoever holds the partition's lease resumes exactly where the last owner stopped.
+ * The server stops delivering at max_ack_pending unacked batches: that, not the client's pull size, is what bounds a
+ * worker's buffered batches (up to 512 KiB each), since the client keeps pulling while its callback only queues them.
+ */
 export const ensurePartitionConsumer = (jsm: JetStreamManager, names: NatsNames, partition: number): Promise<void> =>
-  ensureConsumer(jsm, names.ingestStream, names.partitionConsumer(partition), names.ingestSubject(partition), 1000);
+  ensureConsumer(jsm, names.ingestStream, names.partitionConsumer(partition), names.ingestSubject(partition), 32);
 
 /**
  * Projection rows travel from workers to the one process that owns the analytics store
@@ -84,7 +88,8 @@ export const ensureProjectionStream = async (jsm: JetStreamManager, names: NatsN
     storage: StorageType.File,
     duplicate_window: ns(120_000),
   });
-  await ensureConsumer(jsm, names.projectionStream, names.projectionConsumer, names.projectionSubject, 10_000);
+  // Messages are up to 512 KiB: this bounds what the writer holds before its insert acks them.
+  await ensureConsumer(jsm, names.projectionStream, names.projectionConsumer, names.projectionSubject, 256);
 };
 
 /** The embedded event log: one subject per visitor, kept forever. */

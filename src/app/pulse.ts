@@ -6,8 +6,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import type { PulseConfig } from "../config/config.js";
 import { createSequence } from "../core/sequence.js";
-import { openAnalyticsStore, type AnalyticsStore } from "../../infra/clickhouse/store.js";
-import { elasticsearchEventLog } from "../../infra/elasticsearch/eventlog.js";
+import type { AnalyticsStore } from "../../infra/clickhouse/store.js";
 import type { EventLog } from "../../infra/eventlog/port.js";
 import { jetstreamEventLog } from "../../infra/nats/eventlog.js";
 import { PartitionLeases } from "../../infra/nats/leases.js";
@@ -79,8 +78,9 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
     await ensureIngestStream(jsm, names, config.namespace);
     await ensureProjectionStream(jsm, names);
 
+    // Client libraries load only where configured; each costs memory in every process that loads it.
     const log = config.elasticsearchUrl
-      ? elasticsearchEventLog(config.elasticsearchUrl, config.namespace)
+      ? (await import("../../infra/elasticsearch/eventlog.js")).elasticsearchEventLog(config.elasticsearchUrl, config.namespace)
       : jetstreamEventLog(js, jsm, names, 48 * 3_600_000);
     await log.init();
     cleanup.push(() => log.close());
@@ -88,6 +88,7 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
 
     let store: AnalyticsStore | undefined;
     if (has("store")) {
+      const { openAnalyticsStore } = await import("../../infra/clickhouse/store.js");
       const opened = await openAnalyticsStore({ url: config.clickhouseUrl, chdbPath: join(config.dataDir, "chdb"), database: config.namespace });
       store = opened;
       await opened.init();
@@ -108,7 +109,12 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
     let worker: Worker | undefined;
     if (has("worker")) {
       const workerId = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
-      const leases = await PartitionLeases.open(nc, names.leaseBucket, workerId, config.partitions, config.leaseTtlMs);
+      // Leases get a connection of their own: behind thousands of queued log writes, a renewal would arrive too late.
+      const leaseConnection = await connect({ servers: natsUrl, name: `pulse leases ${workerId}`, maxReconnectAttempts: -1 });
+      cleanup.push(async () => {
+        await leaseConnection.drain();
+      });
+      const leases = await PartitionLeases.open(leaseConnection, names.leaseBucket, workerId, config.partitions, config.leaseTtlMs);
       const started = await startWorker({
         js,
         jsm,

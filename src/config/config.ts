@@ -48,7 +48,7 @@ export const ENV_DOC: readonly (readonly [string, string, string])[] = [
   ["PULSE_MAX_INGEST_BACKLOG", "2000", "unprocessed batches in the ingest stream beyond which the edge answers 503"],
   ["PULSE_LEASE_TTL", "6s", "a worker that stops heartbeating loses its partitions after this long"],
   ["PULSE_PASSIVATE_AFTER", "60s", "a visitor's actor idle this long is stopped and kept as a compact snapshot"],
-  ["PULSE_MAX_LIVE_VISITORS", "50000", "live visitor actors per worker beyond which the least recent are passivated"],
+  ["PULSE_MAX_LIVE_VISITORS", "20000", "live visitor actors per worker beyond which the least recent are passivated"],
   ["PULSE_VISITOR_SALT", "(random per data dir)", "salt of derived visitor ids when none is sent"],
   ["PULSE_NAMESPACE", "pulse", "prefix of streams, subjects, indices and tables"],
 ];
@@ -117,7 +117,7 @@ export const loadConfig = (env: Env = process.env): PulseConfig => {
     maxIngestBacklog: int(env, "PULSE_MAX_INGEST_BACKLOG", 2000),
     leaseTtlMs,
     passivateAfterMs: parseDuration(env["PULSE_PASSIVATE_AFTER"] || "60s", "PULSE_PASSIVATE_AFTER"),
-    maxLiveVisitors: int(env, "PULSE_MAX_LIVE_VISITORS", 50_000),
+    maxLiveVisitors: int(env, "PULSE_MAX_LIVE_VISITORS", 20_000),
     visitorSalt: env["PULSE_VISITOR_SALT"] ?? "",
     namespace,
   };

@@ -36,7 +36,7 @@ describe("loadConfig defaults", () => {
       maxIngestBacklog: 2000,
       leaseTtlMs: 6000,
       passivateAfterMs: 60_000,
-      maxLiveVisitors: 50_000,
+      maxLiveVisitors: 20_000,
       visitorSalt: "",
       namespace: "pulse",
     });

@@ -59,13 +59,20 @@ it("passivates idle visitors to snapshots, restores them without the log, and fa
   expect(back.map(sessionOf)).toEqual([sa, sb]);
   expect(back[0]?.touched[0]).toMatchObject({ events: 2, pageviews: 2 });
 
-  // Event time moves far ahead: c's snapshot is dropped, and c comes back through the log.
+  // Event time moves far ahead. d is new and recent, long after this registry started: no history to read.
   clock += 1000;
   reg.sweep();
   await step(reg, [ev("d", 200)]);
+  expect([reg.hydratedFromLog, reg.skippedLogReads]).toEqual([3, 1]);
+  // c's snapshot is dropped, and a late event of c comes back through the log.
   reg.sweep();
   expect(reg.snapshotCount).toBeLessThan(3);
   const late = await step(reg, [ev("c", 20)]);
-  expect(reg.hydratedFromLog).toBe(5);
+  expect(reg.hydratedFromLog).toBe(4);
   expect(late[0]?.touched[0]).toMatchObject({ id: sc, events: 2 });
+
+  // After taking on new partitions, unknown visitors are read from the log again.
+  reg.markCold();
+  await step(reg, [ev("e", 201)]);
+  expect(reg.hydratedFromLog).toBe(5);
 });

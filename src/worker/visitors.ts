@@ -37,7 +37,16 @@ export class VisitorRegistry {
   private readonly live = new Map<string, Live>();
   private readonly snapshots = new Map<string, Snapshot>();
   private watermark = Number.NEGATIVE_INFINITY;
+  /**
+   * Event time after which a visitor this registry does not know has no recent history: every
+   * visitor active since then is live or in a snapshot. Unknown until the first events after
+   * the registry started or took on new partitions; then the newest event time plus the drop
+   * horizon. Pushed later whenever state that recent is thrown away.
+   */
+  private warmAfter = Number.POSITIVE_INFINITY;
+  private coldSince = true;
   hydratedFromLog = 0;
+  skippedLogReads = 0;
 
   constructor(
     private readonly log: EventLog,
@@ -74,7 +83,19 @@ export class VisitorRegistry {
         this.live.set(key, { actor: spawnVisitor(this.rules, JSON.parse(snap.events.toString("utf8")) as PulseEvent[]), lastUsed: now });
         continue;
       }
+      const earliest = events.reduce((m, e) => Math.min(m, e.ts), Number.POSITIVE_INFINITY);
+      // New to this worker, and recent enough that activity within a session timeout before it would still be
+      // in memory (snapshots go only when D behind the newest event): no history to read.
+      if (earliest > this.warmAfter && earliest >= this.watermark - this.policy.dropAfterMs + this.rules.timeoutMs) {
+        this.skippedLogReads++;
+        this.live.set(key, { actor: spawnVisitor(this.rules, []), lastUsed: now });
+        continue;
+      }
       fromLog.push([key, events]);
+    }
+    if (this.coldSince) {
+      this.coldSince = false;
+      this.warmAfter = this.watermark + this.policy.dropAfterMs;
     }
     for (let i = 0; i < fromLog.length; i += concurrency) {
       await Promise.all(
@@ -112,13 +133,23 @@ export class VisitorRegistry {
       if (events.length > 0) this.snapshots.set(key, { events: Buffer.from(JSON.stringify(events)), newestTs });
     }
     for (const [key, snap] of this.snapshots) {
-      if (this.snapshots.size <= this.policy.maxSnapshots && snap.newestTs >= this.watermark - this.policy.dropAfterMs) break;
+      const tooMany = this.snapshots.size > this.policy.maxSnapshots;
+      if (!tooMany && snap.newestTs >= this.watermark - this.policy.dropAfterMs) break;
+      // Dropped for room rather than age: a visitor that recent may come back, so it must be read from the log.
+      if (tooMany) this.warmAfter = Math.max(this.warmAfter, snap.newestTs + this.policy.dropAfterMs);
       this.snapshots.delete(key);
     }
   }
 
+  /** After taking on partitions whose visitors this registry has never seen: read the log for every unknown visitor again for a while. */
+  markCold(): void {
+    this.coldSince = true;
+    this.warmAfter = Number.POSITIVE_INFINITY;
+  }
+
   /** Forgets visitors whose state may be ahead of what was stored; they are rehydrated from the log. */
   forget(keys: Iterable<string>): void {
+    this.markCold();
     for (const key of keys) {
       this.live.get(key)?.actor.stop();
       this.live.delete(key);

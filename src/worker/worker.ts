@@ -26,7 +26,7 @@ export interface Worker {
   readonly processed: () => number;
   readonly partitions: () => number[];
   /** Visitors with a live actor, with a snapshot, and those read back from the log so far. */
-  readonly visitors: () => { live: number; snapshots: number; hydratedFromLog: number };
+  readonly visitors: () => { live: number; snapshots: number; hydratedFromLog: number; skippedLogReads: number };
   /** Stops pulling, finishes and acks what was already delivered, hands the partitions back. */
   stop(): Promise<void>;
 }
@@ -58,9 +58,8 @@ export const startWorker = async (deps: WorkerDeps): Promise<Worker> => {
     consumers.set(
       p,
       await consumer.consume({
-        // Few at a time: a batch is up to 512 KiB, and eight partitions prefetching hundreds each would hold hundreds of MiB.
-        // (A max_bytes bound would be better, but with nats-server 2.9 such a pull delivered nothing here.)
-        max_messages: 8,
+        // The consumer's max_ack_pending bounds what is buffered; see ensurePartitionConsumer.
+        max_messages: 16,
         callback: (msg) => {
           buffer.push({ partition: p, msg });
           wake?.();
@@ -89,6 +88,7 @@ export const startWorker = async (deps: WorkerDeps): Promise<Worker> => {
       await close(p);
       await deps.leases.release(p);
     }
+    if (changes.acquired.length > 0) visitors.markCold();
     for (const p of changes.acquired) await open(p);
   };
 
@@ -124,7 +124,7 @@ export const startWorker = async (deps: WorkerDeps): Promise<Worker> => {
   return {
     processed: () => processed,
     partitions: () => deps.leases.ownedPartitions(),
-    visitors: () => ({ live: visitors.liveCount, snapshots: visitors.snapshotCount, hydratedFromLog: visitors.hydratedFromLog }),
+    visitors: () => ({ live: visitors.liveCount, snapshots: visitors.snapshotCount, hydratedFromLog: visitors.hydratedFromLog, skippedLogReads: visitors.skippedLogReads }),
     async stop() {
       running = false;
       if (nap) {
