@@ -42,6 +42,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# The tracker is served as it is from beside its compiled route.
+COPY --from=build /app/src/edge/tracker/pulse.js ./dist/src/edge/tracker/pulse.js
 # The image's own user "node" (uid 1000) owns the data dir; a named volume mounted there
 # starts out with this ownership.
 RUN mkdir -p /var/lib/pulse \

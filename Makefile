@@ -5,7 +5,7 @@ NODE_BIN := node_modules/.bin
 # Debian installs nats-server in /usr/sbin, which a non-login PATH may lack.
 export PATH := $(PATH):/usr/sbin
 
-.PHONY: help deps nats elasticsearch build lint typecheck test demo clean
+.PHONY: help deps nats elasticsearch chromium build lint typecheck test demo clean
 
 help: ## list targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -23,6 +23,9 @@ nats: ## nats-server from Debian if missing
 elasticsearch: ## Elasticsearch integ-test-zip from Maven Central into .cache/
 	bash infra/provision/elasticsearch.sh >/dev/null
 
+chromium: ## Debian's chromium for the browser tests, if missing
+	bash infra/provision/chromium.sh >/dev/null
+
 build: deps ## compile TypeScript to dist/
 	$(NODE_BIN)/tsc -p tsconfig.json
 
@@ -32,7 +35,7 @@ lint: deps ## eslint
 typecheck: deps ## type-check code and tests
 	$(NODE_BIN)/tsc -p tsconfig.test.json
 
-test: deps nats elasticsearch lint typecheck build ## everything: lint, types, unit, integration and end-to-end tests on real services
+test: deps nats elasticsearch chromium lint typecheck build ## everything: lint, types, unit, integration and end-to-end tests on real services
 	$(NODE_BIN)/vitest run
 
 demo: deps nats build ## run `pulse start` on the embedded defaults with synthetic traffic
@@ -40,3 +43,7 @@ demo: deps nats build ## run `pulse start` on the embedded defaults with synthet
 
 clean: ## remove build output and local data
 	rm -rf dist .pulse-data
+
+.PHONY: bench
+bench: deps nats elasticsearch build ## load benchmark (about 15 min; BENCH_QUICK=1 about 3): ceilings, end-to-end rates, overload, profile; results in bench/results/
+	node dist/bench/main.js

@@ -20,6 +20,8 @@ export interface TrafficResult {
   readonly ms: number;
 }
 
+// Synthetic visitors browse like people: the edge reads the User-Agent for device and bot detection.
+const BROWSER_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
 const PAGES = ["/", "/pricing", "/docs", "/docs/install", "/blog", "/blog/launch", "/about", "/signup"];
 const REFERRERS = ["", "", "https://www.google.com/", "https://news.ycombinator.com/", "https://twitter.com/", "https://duckduckgo.com/"];
 
@@ -75,7 +77,7 @@ export const sendTraffic = async (opts: TrafficOptions, progress: (done: number,
     while (next < perVisitor.length) {
       const events = perVisitor[next++] ?? [];
       try {
-        const res = await fetch(`${opts.url}/collect`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ site: opts.site, events }) });
+        const res = await fetch(`${opts.url}/collect`, { method: "POST", headers: { "content-type": "application/json", "user-agent": BROWSER_UA }, body: JSON.stringify({ site: opts.site, events }) });
         const body = (await res.json()) as { accepted?: number };
         if (res.status === 202) accepted += body.accepted ?? 0;
         else failed += events.length;

@@ -1,5 +1,6 @@
 import { PAGEVIEW, compareEvents, type PulseEvent } from "../../src/core/event.js";
 import { attribute } from "../../src/core/attribution.js";
+import { defaultChannelGroup } from "../../src/enrich/channel.js";
 import { stableId } from "../../src/core/hash.js";
 
 /** One session as the projections see it. */
@@ -19,6 +20,14 @@ export interface SessionAgg {
   readonly source: string;
   readonly medium: string;
   readonly campaign: string;
+  /** GA4's default channel group of that source and medium. */
+  readonly channel: string;
+  /** Client facts of the first event. */
+  readonly browser: string;
+  readonly os: string;
+  readonly device: string;
+  readonly country: string;
+  readonly bot: boolean;
   /** Events whose name is one of the site's key events. */
   readonly keyEvents: number;
   /** GA4: lasted at least 10 s, or had two page views, or a key event. */
@@ -78,6 +87,14 @@ interface Sessionized {
 
 const ENGAGED_MS = 10_000;
 
+const refHost = (referrer: string): string => {
+  try {
+    return new URL(referrer).hostname;
+  } catch {
+    return "";
+  }
+};
+
 /** Sessions of events already in log order: a gap longer than the timeout starts a new one. */
 const sessionizeSorted = (events: readonly PulseEvent[], rules: SessionRules): Sessionized => {
   const { timeoutMs } = rules;
@@ -89,6 +106,7 @@ const sessionizeSorted = (events: readonly PulseEvent[], rules: SessionRules): S
   for (const e of events) {
     const isView = e.name === PAGEVIEW;
     if (!current || e.ts - current.end > timeoutMs) {
+      const attribution = attribute(e.url, e.referrer);
       current = {
         id: stableId("s", e.site, e.visitor, e.id),
         site: e.site,
@@ -100,7 +118,13 @@ const sessionizeSorted = (events: readonly PulseEvent[], rules: SessionRules): S
         landingPage: "",
         exitPage: "",
         referrer: e.referrer,
-        ...attribute(e.url, e.referrer),
+        ...attribution,
+        channel: defaultChannelGroup(attribution, refHost(e.referrer)),
+        browser: e.context?.browser ?? "",
+        os: e.context?.os ?? "",
+        device: e.context?.device ?? "",
+        country: e.context?.country ?? "",
+        bot: e.context?.bot ?? false,
         keyEvents: 0,
         engaged: false,
         userId: "",

@@ -14,6 +14,7 @@ import { startLocalNats } from "../../infra/nats/local-server.js";
 import { ensureIngestStream, ensureProjectionStream, natsNames } from "../../infra/nats/streams.js";
 import { watchBacklog } from "../edge/backlog.js";
 import { MicroBatcher } from "../edge/batcher.js";
+import { createEnricher } from "../edge/enrich.js";
 import { startEdge } from "../edge/server.js";
 import { jetstreamProjectionSink } from "../projection/sink.js";
 import { startProjectionWriter } from "../projection/writer.js";
@@ -160,11 +161,16 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
       const salt = await visitorSalt(config);
       const nextSeq = createSequence(Date.now);
       let draining = false;
+      const { openGeo } = await import("../enrich/geo.js");
+      const enrich = createEnricher(await openGeo());
       const edge = await startEdge({
         host: config.httpHost,
         port: config.httpPort,
         batcher: edgeBatcher,
         maxBodyBytes: config.maxBodyBytes,
+        enrich,
+        trustProxy: config.trustProxy,
+        ga4Streams: new Map(config.ga4Streams.map((s) => [s.measurementId, s])),
         context: (ip, userAgent) => ({ receivedAt: Date.now(), ip, userAgent, visitorSalt: salt, nextSeq, isKnownSite: (s) => sites.has(s) }),
         isDraining: () => draining,
         backlog: backlog.current,

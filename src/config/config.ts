@@ -13,10 +13,12 @@ export interface PulseConfig {
   /** Unset: chDB in-process under the data dir. */
   readonly clickhouseUrl: string | undefined;
   readonly sites: readonly string[];
+  readonly ga4Streams: readonly { readonly measurementId: string; readonly site: string; readonly apiSecret: string }[];
   readonly partitions: number;
   readonly sessionTimeoutMs: number;
   readonly keyEvents: readonly string[];
   readonly maxBodyBytes: number;
+  readonly trustProxy: boolean;
   readonly batchMaxEvents: number;
   readonly batchMaxBytes: number;
   readonly batchMaxDelayMs: number;
@@ -37,9 +39,11 @@ export const ENV_DOC: readonly (readonly [string, string, string])[] = [
   ["PULSE_ELASTICSEARCH_URL", "(unset)", "Elasticsearch for the event log; unset: the JetStream log stream"],
   ["PULSE_CLICKHOUSE_URL", "(unset)", "ClickHouse server HTTP URL; unset: chDB under the data dir"],
   ["PULSE_SITES", "demo", "comma-separated site ids that may send events"],
+  ["PULSE_GA4_STREAMS", "(none)", "GA4 data streams as measurement_id:site:api_secret, comma-separated (for /mp/collect and /g/collect)"],
   ["PULSE_PARTITIONS", "8", "visitor partitions of the ingest stream"],
   ["PULSE_SESSION_TIMEOUT", "30m", "inactivity that ends a session (ms, or with s/m/h)"],
   ["PULSE_KEY_EVENTS", "purchase,sign_up,signup,generate_lead", "event names counted as key events (conversions)"],
+  ["PULSE_TRUST_PROXY", "false", "true behind a proxy that sets X-Forwarded-For: its first address is the client"],
   ["PULSE_MAX_BODY_BYTES", "1048576", "largest accepted request body"],
   ["PULSE_BATCH_MAX_EVENTS", "512", "events per JetStream message before a flush"],
   ["PULSE_BATCH_MAX_BYTES", "524288", "bytes of events per JetStream message; keep under the NATS max_payload (1 MiB)"],
@@ -92,6 +96,16 @@ export const loadConfig = (env: Env = process.env): PulseConfig => {
   const sites = (env["PULSE_SITES"] || "demo").split(",").map((s) => s.trim()).filter(Boolean);
   if (sites.length === 0) throw new ConfigError(`PULSE_SITES names no site`);
   for (const s of sites) if (!SITE_ID.test(s)) throw new ConfigError(`PULSE_SITES: "${s}" is not a valid site id`);
+  const ga4Streams = (env["PULSE_GA4_STREAMS"] ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const [measurementId, site, apiSecret, ...rest] = entry.split(":");
+      if (!measurementId || !site || !apiSecret || rest.length > 0) throw new ConfigError(`PULSE_GA4_STREAMS: "${entry}" is not measurement_id:site:api_secret`);
+      if (!sites.includes(site)) throw new ConfigError(`PULSE_GA4_STREAMS: site "${site}" is not in PULSE_SITES`);
+      return { measurementId, site, apiSecret };
+    });
   const sessionTimeoutMs = parseDuration(env["PULSE_SESSION_TIMEOUT"] || "30m", "PULSE_SESSION_TIMEOUT");
   const leaseTtlMs = parseDuration(env["PULSE_LEASE_TTL"] || "6s", "PULSE_LEASE_TTL");
   if (leaseTtlMs < 1000) throw new ConfigError(`PULSE_LEASE_TTL must be at least 1s, got "${env["PULSE_LEASE_TTL"] ?? ""}"`);
@@ -106,10 +120,12 @@ export const loadConfig = (env: Env = process.env): PulseConfig => {
     elasticsearchUrl: url(env, "PULSE_ELASTICSEARCH_URL", ["http:", "https:"]),
     clickhouseUrl: url(env, "PULSE_CLICKHOUSE_URL", ["http:", "https:"]),
     sites,
+    ga4Streams,
     partitions: int(env, "PULSE_PARTITIONS", 8),
     sessionTimeoutMs,
     keyEvents: (env["PULSE_KEY_EVENTS"] || "purchase,sign_up,signup,generate_lead").split(",").map((s) => s.trim()).filter(Boolean),
     maxBodyBytes: int(env, "PULSE_MAX_BODY_BYTES", 1024 * 1024),
+    trustProxy: env["PULSE_TRUST_PROXY"] === "true",
     batchMaxEvents: int(env, "PULSE_BATCH_MAX_EVENTS", 512),
     batchMaxBytes: int(env, "PULSE_BATCH_MAX_BYTES", 512 * 1024, 1024),
     batchMaxDelayMs: int(env, "PULSE_BATCH_MAX_DELAY_MS", 2, 0),

@@ -1,4 +1,6 @@
 /** Flat custom properties of an event. */
+import type { EventContext } from "./context.js";
+
 export type EventProps = Readonly<Record<string, string | number | boolean>>;
 
 /**
@@ -21,6 +23,8 @@ export interface PulseEvent {
   readonly props: EventProps;
   /** The site's own user id, when the visitor is signed in; links the visitor's sessions to a user. */
   readonly userId?: string;
+  /** Browser, OS, device, location and bot flag, as enriched at the edge. */
+  readonly context?: EventContext;
 }
 
 /** Order of a visitor's log: event time, then receive sequence. */

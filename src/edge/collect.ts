@@ -1,47 +1,77 @@
 import type { HttpRequest, HttpResponse } from "uWebSockets.js";
-import { Unavailable } from "../core/errors.js";
-import type { MicroBatcher } from "./batcher.js";
-import { parseJson, readBody, sendError, sendJson, type Reply } from "./http.js";
-import { parseNativeCollect, type RequestContext } from "./protocols/native.js";
+import { InvalidInput, Unavailable } from "../core/errors.js";
+import { CLIENT_HINT_HEADERS, type ClientHints } from "../enrich/user-agent.js";
+import type { MicroBatcher, Receipt } from "./batcher.js";
+import type { Enricher } from "./enrich.js";
+import { readBody, sendError, sendJson, type Reply } from "./http.js";
+import type { ParsedBatch, RequestContext } from "./protocols/native.js";
 
 export interface CollectDeps {
   readonly batcher: MicroBatcher;
   readonly maxBodyBytes: number;
   readonly context: (ip: string, userAgent: string) => RequestContext;
+  readonly enrich: Enricher;
   readonly isDraining: () => boolean;
   /** Sheds load with 503 while the workers are this many batches behind, instead of letting the backlog grow without bound. */
   readonly backlog: () => number;
   readonly maxBacklog: number;
+  /** Behind a proxy the client is the first X-Forwarded-For address; only trust it when the proxy sets it. */
+  readonly trustProxy: boolean;
 }
 
+/** What a tracker protocol contributes: how to read its request, and how its own clients expect to be answered. */
+export interface IngestProtocol {
+  /** False where a server sends for the visitor (GA4 Measurement Protocol): then the request's User-Agent and address are not the visitor's. */
+  readonly fromVisitor: boolean;
+  readonly parse: (body: Buffer, query: URLSearchParams, ctx: RequestContext) => ParsedBatch;
+  readonly accepted: (reply: Reply, parsed: ParsedBatch, receipts: readonly Receipt[]) => void;
+}
+
+/** Pulse's own answer: 202 with ids, rejections and the PubAck receipts. */
+export const answerWithReceipts = (reply: Reply, parsed: ParsedBatch, receipts: readonly Receipt[]): void =>
+  sendJson(reply, 202, { accepted: parsed.accepted.length, ids: parsed.accepted.map((e) => e.id), rejected: parsed.rejected, receipts });
+
 /**
- * `POST /collect`: answers 202 only once JetStream has stored every batch holding
- * the request's events; the receipts in the answer are those PubAcks.
+ * An ingestion route. Whatever the protocol, a 2xx goes out only once JetStream has stored
+ * every batch holding the request's events; a request with no valid event gets a 400 naming
+ * each problem.
  */
-export const handleCollect = (deps: CollectDeps) => (res: HttpResponse, req: HttpRequest): void => {
-  const reply: Reply = { res, aborted: false };
-  res.onAborted(() => {
-    reply.aborted = true;
-  });
-  // Request data is only readable synchronously, before the first await.
-  const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
-  const userAgent = req.getHeader("user-agent");
-  const declared = Number(req.getHeader("content-length") || 0);
-  void (async () => {
-    try {
-      if (deps.isDraining()) throw new Unavailable("draining", "this server is shutting down; retry on another", 1);
-      const backlog = deps.backlog();
-      if (backlog > deps.maxBacklog) throw new Unavailable("backlog", `the workers are ${backlog} batches behind; retry shortly`, 1);
-      const body = parseJson(await readBody(reply, deps.maxBodyBytes, declared));
-      const parsed = parseNativeCollect(body, deps.context(ip, userAgent));
-      if (parsed.accepted.length === 0) {
-        sendJson(reply, 400, { error: { code: "no_valid_events", message: "no event in the request is valid" }, rejected: parsed.rejected });
-        return;
+export const ingestRoute =
+  (deps: CollectDeps, protocol: IngestProtocol) =>
+  (res: HttpResponse, req: HttpRequest): void => {
+    const reply: Reply = { res, aborted: false };
+    res.onAborted(() => {
+      reply.aborted = true;
+    });
+    // Request data is only readable synchronously, before the first await.
+    const forwarded = deps.trustProxy ? req.getHeader("x-forwarded-for").split(",")[0]?.trim() : "";
+    const ip = forwarded || Buffer.from(res.getRemoteAddressAsText()).toString();
+    const userAgent = req.getHeader("user-agent");
+    const hints: Record<string, string> = {};
+    for (const h of CLIENT_HINT_HEADERS) hints[h] = req.getHeader(h);
+    const declared = Number(req.getHeader("content-length") || 0);
+    const query = new URLSearchParams(req.getQuery() ?? "");
+    const isGet = req.getMethod() === "get";
+    void (async () => {
+      try {
+        if (deps.isDraining()) throw new Unavailable("draining", "this server is shutting down; retry on another", 1);
+        const backlog = deps.backlog();
+        if (backlog > deps.maxBacklog) throw new Unavailable("backlog", `the workers are ${backlog} batches behind; retry shortly`, 1);
+        const body = isGet ? Buffer.alloc(0) : await readBody(reply, deps.maxBodyBytes, declared);
+        const raw = protocol.parse(body, query, deps.context(ip, userAgent));
+        const parsed = protocol.fromVisitor ? deps.enrich(raw, { ip, userAgent, hints: hints as ClientHints }) : raw;
+        if (parsed.accepted.length === 0) {
+          sendJson(reply, 400, { error: { code: "no_valid_events", message: "no event in the request is valid" }, rejected: parsed.rejected });
+          return;
+        }
+        protocol.accepted(reply, parsed, await deps.batcher.add(parsed.accepted));
+      } catch (e) {
+        sendError(reply, e);
       }
-      const receipts = await deps.batcher.add(parsed.accepted);
-      sendJson(reply, 202, { accepted: parsed.accepted.length, ids: parsed.accepted.map((e) => e.id), rejected: parsed.rejected, receipts });
-    } catch (e) {
-      sendError(reply, e);
-    }
-  })();
+    })();
+  };
+
+export const requireBody = (body: Buffer): Buffer => {
+  if (body.length === 0) throw new InvalidInput("empty_body", "the body is empty");
+  return body;
 };

@@ -6,6 +6,7 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   202: "202 Accepted",
   204: "204 No Content",
   400: "400 Bad Request",
+  403: "403 Forbidden",
   404: "404 Not Found",
   405: "405 Method Not Allowed",
   413: "413 Payload Too Large",
@@ -34,6 +35,16 @@ export const sendJson = (reply: Reply, status: number, body: unknown, headers: r
     for (const [k, v] of [...CORS_HEADERS, ...headers]) reply.res.writeHeader(k, v);
     // After a refused oversized body the rest of it is still on the wire; closing is cheaper than reading it.
     reply.res.end(JSON.stringify(body), status === 413);
+  });
+  reply.aborted = true;
+};
+
+export const sendNoContent = (reply: Reply): void => {
+  if (reply.aborted) return;
+  reply.res.cork(() => {
+    reply.res.writeStatus("204 No Content");
+    for (const [k, v] of CORS_HEADERS) reply.res.writeHeader(k, v);
+    reply.res.end();
   });
   reply.aborted = true;
 };

@@ -1,9 +1,13 @@
 import uWS from "uWebSockets.js";
 import { ConfigError } from "../core/errors.js";
 import type { QueryService } from "../query/service.js";
-import { handleCollect, type CollectDeps } from "./collect.js";
+import { ingestRoute, type CollectDeps } from "./collect.js";
 import { CORS_HEADERS, sendJson } from "./http.js";
 import { homePage } from "./home-page.js";
+import { ga4Protocol, gtagProtocol, nativeProtocol, plausibleProtocol, type Ga4Stream } from "./protocols/routes.js";
+import { handleTrackerScript } from "./tracker/serve.js";
+import { validateGa4 } from "./protocols/ga4.js";
+import { readBody, sendError } from "./http.js";
 import { queryWebSocket } from "./ws.js";
 
 export interface EdgeOptions extends CollectDeps {
@@ -13,6 +17,8 @@ export interface EdgeOptions extends CollectDeps {
   readonly isReady: () => boolean;
   /** Shown on the home page. */
   readonly sites: readonly string[];
+  /** GA4 data streams by measurement id, for /mp/collect and /g/collect. */
+  readonly ga4Streams: ReadonlyMap<string, Ga4Stream>;
 }
 
 export interface Edge {
@@ -44,7 +50,24 @@ export const startEdge = (opts: EdgeOptions): Promise<Edge> => {
         res.end();
       });
     })
-    .post("/collect", handleCollect(opts))
+    .post("/collect", ingestRoute(opts, nativeProtocol))
+    .post("/mp/collect", ingestRoute(opts, ga4Protocol(opts.ga4Streams)))
+    .post("/debug/mp/collect", (res, req) => {
+      // GA4's validation server: answers what is wrong, stores nothing.
+      const reply = { res, aborted: false };
+      res.onAborted(() => {
+        reply.aborted = true;
+      });
+      const declared = Number(req.getHeader("content-length") || 0);
+      readBody(reply, opts.maxBodyBytes, declared).then(
+        (body) => sendJson(reply, 200, validateGa4(body)),
+        (e: unknown) => sendError(reply, e),
+      );
+    })
+    .get("/g/collect", ingestRoute(opts, gtagProtocol(opts.ga4Streams)))
+    .post("/g/collect", ingestRoute(opts, gtagProtocol(opts.ga4Streams)))
+    .post("/api/event", ingestRoute(opts, plausibleProtocol))
+    .get("/pulse.js", handleTrackerScript())
     .ws("/ws", querySockets.behavior)
     .any("/*", (res, req) => {
       const path = req.getUrl();

@@ -65,7 +65,7 @@ export const compileReport = (spec: ReportSpec, db: string): CompiledQuery => {
   const byDate = spec.dimensions.includes("date");
   const key = (col: string): string => (byDate ? `toString(toDate(${col}))` : `'total'`);
   const range = (col: string): string =>
-    `site = {site:String} AND ${col} >= toDateTime64({from:String}, 3, 'UTC') AND ${col} < toDateTime64({to:String}, 3, 'UTC') + INTERVAL 1 DAY`;
+    `site = {site:String} AND is_bot = 0 AND ${col} >= toDateTime64({from:String}, 3, 'UTC') AND ${col} < toDateTime64({to:String}, 3, 'UTC') + INTERVAL 1 DAY`;
   const sql = `
 SELECT e.k AS k, e.pageviews AS pageviews, e.visitors AS visitors, s.sessions AS sessions
 FROM (

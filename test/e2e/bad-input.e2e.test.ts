@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { postJson, startTestPulse, type TestPulse } from "../harness/pulse.js";
+import { BROWSER_HEADERS, postJson, startTestPulse, type TestPulse } from "../harness/pulse.js";
 import { QueryClient } from "../harness/ws-client.js";
 
 let pulse: TestPulse;
@@ -43,7 +43,7 @@ it("refuses a body over the size limit, whether announced or streamed", async ()
       c.close();
     },
   });
-  const res = await fetch(`${pulse.url}/collect`, { method: "POST", headers: { "content-type": "application/json" }, body: stream, duplex: "half" } as RequestInit);
+  const res = await fetch(`${pulse.url}/collect`, { method: "POST", headers: BROWSER_HEADERS, body: stream, duplex: "half" } as RequestInit);
   expect(res.status).toBe(413);
   expect(errorOf((await res.json()) as Record<string, unknown>).code).toBe("body_too_large");
 });

@@ -8,7 +8,7 @@ import { jetstreamEventLog } from "../../infra/nats/eventlog.js";
 import { natsNames } from "../../infra/nats/streams.js";
 import { freePort } from "../../infra/net/free-port.js";
 import { spawnPulse, type PulseProcess } from "../harness/process.js";
-import { uniqueNamespace } from "../harness/pulse.js";
+import { BROWSER_HEADERS, uniqueNamespace } from "../harness/pulse.js";
 import { QueryClient } from "../harness/ws-client.js";
 
 const SITE = "site-a";
@@ -32,7 +32,7 @@ it("a worker killed with SIGKILL under load and restarted loses nothing and coun
       for (let n = 0; !stop; n++) {
         const events = [0, 1].map((k) => ({ id: `c${v}-${n}-${k}`, name: "pageview", visitor: `crash-${v}`, url: `https://a.example/${n}`, ts: Date.now() }));
         for (;;) {
-          const res = await fetch(`${front.url}/collect`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ site: SITE, events }) });
+          const res = await fetch(`${front.url}/collect`, { method: "POST", headers: BROWSER_HEADERS, body: JSON.stringify({ site: SITE, events }) });
           await res.arrayBuffer();
           if (res.status === 202) break;
           failed++;

@@ -7,7 +7,7 @@ import { expect, inject, it } from "vitest";
 import { jetstreamEventLog } from "../../infra/nats/eventlog.js";
 import { natsNames } from "../../infra/nats/streams.js";
 import { freePort } from "../../infra/net/free-port.js";
-import { uniqueNamespace } from "../harness/pulse.js";
+import { BROWSER_HEADERS, uniqueNamespace } from "../harness/pulse.js";
 import { spawnPulse } from "../harness/process.js";
 import { QueryClient } from "../harness/ws-client.js";
 
@@ -31,7 +31,7 @@ it("drains on SIGTERM: every acknowledged event is logged and counted after a st
         const ids = Array.from({ length: 3 }, (_, k) => `d${v}-${n}-${k}`);
         const events = ids.map((id, k) => ({ id, name: "pageview", url: `https://a.example/${n}/${k}`, visitor: `drain-${v}`, ts: Date.now() }));
         try {
-          const res = await fetch(`${first.url}/collect`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ site: SITE, events }) });
+          const res = await fetch(`${first.url}/collect`, { method: "POST", headers: BROWSER_HEADERS, body: JSON.stringify({ site: SITE, events }) });
           if (res.status === 202) for (const id of ids) acked.add(id);
           else refused++;
           await res.arrayBuffer();

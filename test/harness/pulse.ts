@@ -54,8 +54,14 @@ export const eventually = async <T>(probe: () => Promise<T>, check: (v: T) => bo
   return last;
 };
 
+/** Tests send as a tracker in a visitor's browser would: with a browser's User-Agent, which the edge reads for device and bot detection. */
+export const BROWSER_HEADERS = {
+  "content-type": "application/json",
+  "user-agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+} as const;
+
 export const postJson = async (url: string, body: unknown): Promise<{ status: number; json: Record<string, unknown>; headers: Headers }> => {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  const res = await fetch(url, { method: "POST", headers: BROWSER_HEADERS, body: typeof body === "string" ? body : JSON.stringify(body) });
   return { status: res.status, json: (await res.json()) as Record<string, unknown>, headers: res.headers };
 };
 
