@@ -49,6 +49,7 @@ export const startWorker = async (deps: WorkerDeps): Promise<Worker> => {
   let buffer: Tagged[] = [];
   let wake: (() => void) | undefined;
   let running = true;
+  let finished = false;
   let processed = 0;
   let inStep: Promise<void> = Promise.resolve();
 
@@ -61,8 +62,12 @@ export const startWorker = async (deps: WorkerDeps): Promise<Worker> => {
         // The consumer's max_ack_pending bounds what is buffered; see ensurePartitionConsumer.
         max_messages: 16,
         callback: (msg) => {
-          buffer.push({ partition: p, msg });
-          wake?.();
+          // A batch that arrives after the loop has finished goes straight back for the next owner.
+          if (finished) msg.nak();
+          else {
+            buffer.push({ partition: p, msg });
+            wake?.();
+          }
         },
       }),
     );
@@ -133,8 +138,11 @@ export const startWorker = async (deps: WorkerDeps): Promise<Worker> => {
       }
       for (const c of consumers.values()) await c.close();
       consumers.clear();
+      // Pull responses already on the wire still arrive for a moment after close; handle them too.
+      await new Promise((r) => setTimeout(r, 100));
       wake?.();
       await loop;
+      finished = true;
       await leaseLoop;
       await deps.leases.releaseAll();
     },
