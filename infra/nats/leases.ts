@@ -62,17 +62,25 @@ export class PartitionLeases {
       }
     }
     const holders = new Map<number, string>();
+    const acquired: number[] = [];
     let workers = 0;
     for await (const key of await this.kv.keys()) {
       if (key.startsWith("w.")) workers++;
       else if (key.startsWith("p.")) {
         const e = await this.kv.get(key);
-        if (e && e.operation === "PUT") holders.set(Number(key.slice(2)), decoder.decode(e.value));
+        if (!e || e.operation !== "PUT") continue;
+        const p = Number(key.slice(2));
+        const holder = decoder.decode(e.value);
+        holders.set(p, holder);
+        // A renewal that timed out while the server was busy may still have landed: the lease is ours, take it back.
+        if (holder === this.workerId && !this.owned.has(p)) {
+          this.owned.set(p, e.revision);
+          acquired.push(p);
+        }
       }
     }
     const free = Array.from({ length: this.partitions }, (_, p) => p).filter((p) => !holders.has(p));
     const plan = planLeases(this.ownedPartitions(), free, fairShare(this.partitions, workers));
-    const acquired: number[] = [];
     for (const p of plan.claim) {
       try {
         this.owned.set(p, await this.kv.create(`p.${p}`, encoder.encode(this.workerId)));
