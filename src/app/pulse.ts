@@ -15,6 +15,7 @@ import { ensureIngestStream, ensureProjectionStream, natsNames } from "../../inf
 import { watchBacklog } from "../edge/backlog.js";
 import { MicroBatcher } from "../edge/batcher.js";
 import { createEnricher } from "../edge/enrich.js";
+import { SiteRateLimiter } from "../edge/rate-limit.js";
 import { startEdge } from "../edge/server.js";
 import { jetstreamProjectionSink } from "../projection/sink.js";
 import { startProjectionWriter } from "../projection/writer.js";
@@ -170,6 +171,7 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
         maxBodyBytes: config.maxBodyBytes,
         enrich,
         trustProxy: config.trustProxy,
+        rateLimiter: new SiteRateLimiter({ perSecond: config.siteRateLimit, burst: 2 * config.siteRateLimit }, Date.now),
         ga4Streams: new Map(config.ga4Streams.map((s) => [s.measurementId, s])),
         context: (ip, userAgent) => ({ receivedAt: Date.now(), ip, userAgent, visitorSalt: salt, nextSeq, isKnownSite: (s) => sites.has(s) }),
         isDraining: () => draining,

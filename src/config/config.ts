@@ -19,6 +19,7 @@ export interface PulseConfig {
   readonly keyEvents: readonly string[];
   readonly maxBodyBytes: number;
   readonly trustProxy: boolean;
+  readonly siteRateLimit: number;
   readonly batchMaxEvents: number;
   readonly batchMaxBytes: number;
   readonly batchMaxDelayMs: number;
@@ -44,6 +45,7 @@ export const ENV_DOC: readonly (readonly [string, string, string])[] = [
   ["PULSE_SESSION_TIMEOUT", "30m", "inactivity that ends a session (ms, or with s/m/h)"],
   ["PULSE_KEY_EVENTS", "purchase,sign_up,signup,generate_lead", "event names counted as key events (conversions)"],
   ["PULSE_TRUST_PROXY", "false", "true behind a proxy that sets X-Forwarded-For: its first address is the client"],
+  ["PULSE_SITE_RATE_LIMIT", "10000", "events per second one site may send (bursts of twice that); beyond it, 429 with Retry-After"],
   ["PULSE_MAX_BODY_BYTES", "1048576", "largest accepted request body"],
   ["PULSE_BATCH_MAX_EVENTS", "512", "events per JetStream message before a flush"],
   ["PULSE_BATCH_MAX_BYTES", "524288", "bytes of events per JetStream message; keep under the NATS max_payload (1 MiB)"],
@@ -126,6 +128,7 @@ export const loadConfig = (env: Env = process.env): PulseConfig => {
     keyEvents: (env["PULSE_KEY_EVENTS"] || "purchase,sign_up,signup,generate_lead").split(",").map((s) => s.trim()).filter(Boolean),
     maxBodyBytes: int(env, "PULSE_MAX_BODY_BYTES", 1024 * 1024),
     trustProxy: env["PULSE_TRUST_PROXY"] === "true",
+    siteRateLimit: int(env, "PULSE_SITE_RATE_LIMIT", 10_000),
     batchMaxEvents: int(env, "PULSE_BATCH_MAX_EVENTS", 512),
     batchMaxBytes: int(env, "PULSE_BATCH_MAX_BYTES", 512 * 1024, 1024),
     batchMaxDelayMs: int(env, "PULSE_BATCH_MAX_DELAY_MS", 2, 0),

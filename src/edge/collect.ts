@@ -3,6 +3,7 @@ import { InvalidInput, Unavailable } from "../core/errors.js";
 import { CLIENT_HINT_HEADERS, type ClientHints } from "../enrich/user-agent.js";
 import type { MicroBatcher, Receipt } from "./batcher.js";
 import type { Enricher } from "./enrich.js";
+import type { SiteRateLimiter } from "./rate-limit.js";
 import { readBody, sendError, sendJson, type Reply } from "./http.js";
 import type { ParsedBatch, RequestContext } from "./protocols/native.js";
 
@@ -17,6 +18,7 @@ export interface CollectDeps {
   readonly maxBacklog: number;
   /** Behind a proxy the client is the first X-Forwarded-For address; only trust it when the proxy sets it. */
   readonly trustProxy: boolean;
+  readonly rateLimiter: SiteRateLimiter;
 }
 
 /** What a tracker protocol contributes: how to read its request, and how its own clients expect to be answered. */
@@ -64,6 +66,7 @@ export const ingestRoute =
           sendJson(reply, 400, { error: { code: "no_valid_events", message: "no event in the request is valid" }, rejected: parsed.rejected });
           return;
         }
+        deps.rateLimiter.take(parsed.site, parsed.accepted.length);
         protocol.accepted(reply, parsed, await deps.batcher.add(parsed.accepted));
       } catch (e) {
         sendError(reply, e);
