@@ -34,9 +34,22 @@ const waitReady = async (): Promise<void> => {
   throw new Error("pulse did not become ready within 30 s");
 };
 
-const report = (from: string, to: string): Promise<Record<string, unknown>[]> =>
+/** A query token for the demo site, made with the CLI as an operator would. */
+const demoToken = (): Promise<string> =>
   new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+    const cmd = spawn(process.execPath, [cli, "token", "create", "--site", "demo"], { env: process.env, stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    cmd.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    cmd.once("exit", (code) => {
+      const token = /^pq_\S+$/m.exec(out)?.[0];
+      if (code === 0 && token) resolve(token);
+      else reject(new Error(`pulse token create failed (${code}): ${out}`));
+    });
+  });
+
+const report = (from: string, to: string, token: string): Promise<Record<string, unknown>[]> =>
+  new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers: { authorization: `Bearer ${token}` } });
     const rows: Record<string, unknown>[] = [];
     ws.on("open", () => ws.send(JSON.stringify({ op: "query", id: "demo", query: { site: "demo", from, to, metrics: ["pageviews", "visitors", "sessions"], dimensions: ["date"] } })));
     ws.on("message", (data) => {
@@ -60,15 +73,17 @@ const main = async (): Promise<void> => {
   const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
   // Give the worker a moment to project the last batches.
   await new Promise((r) => setTimeout(r, 1500));
-  const rows = await report(day(now - 7 * 86_400_000), day(now));
+  const token = await demoToken();
+  const rows = await report(day(now - 7 * 86_400_000), day(now), token);
   console.log("\n  date         pageviews  visitors  sessions");
   for (const r of rows) console.log(`  ${String(r["date"])}  ${String(r["pageviews"]).padStart(9)}  ${String(r["visitors"]).padStart(8)}  ${String(r["sessions"]).padStart(8)}`);
   console.log(`
 Pulse is running on the embedded defaults.
-  open        ${base}/            live report of site "demo" (refreshes every 5 s)
+  open        ${base}/?token=${token}
+              live report of site "demo" (refreshes every 5 s)
   send        curl -X POST ${base}/collect -H 'content-type: application/json' \\
                 -d '{"site":"demo","name":"pageview","url":"https://demo.example/","visitor":"me"}'
-  query       WebSocket ws://127.0.0.1:${port}/ws, send
+  query       WebSocket ws://127.0.0.1:${port}/ws?token=${token} (or Authorization: Bearer), send
                 {"op":"query","id":"q1","query":{"site":"demo","from":"${day(now - 7 * 86_400_000)}","to":"${day(now)}","dimensions":["date"]}}
   health      ${base}/healthz  ${base}/readyz
 ${once ? "" : "Ctrl-C stops Pulse (it drains first).\n"}`);

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { mkdir } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { createConnection } from "node:net";
 import { ConfigError } from "../../src/core/errors.js";
 import { freePort } from "../net/free-port.js";
@@ -54,6 +55,8 @@ export const startLocalNats = async (storeDir: string, port?: number): Promise<L
     child.kill("SIGKILL");
     throw e;
   }
+  // Written down so that `pulse site …` and `pulse token …` can find a running embedded server.
+  await writeFile(join(storeDir, "url"), `nats://127.0.0.1:${p}\n`);
   return {
     url: `nats://127.0.0.1:${p}`,
     stop: async () => {

@@ -13,6 +13,7 @@ export interface NatsNames {
   readonly projectionSubject: string;
   readonly projectionConsumer: string;
   readonly leaseBucket: string;
+  readonly registryBucket: string;
 }
 
 export const natsNames = (namespace: string): NatsNames => ({
@@ -25,6 +26,7 @@ export const natsNames = (namespace: string): NatsNames => ({
   projectionSubject: `${namespace}.projection`,
   projectionConsumer: `${namespace}_writer`,
   leaseBucket: `${namespace}_leases`,
+  registryBucket: `${namespace}_registry`,
 });
 
 // A message not acked within this time is redelivered. It bounds how long a dead worker's

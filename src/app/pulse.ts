@@ -1,7 +1,6 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { randomBytes } from "node:crypto";
-import { readFile, writeFile, mkdir } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { PulseConfig } from "../config/config.js";
@@ -10,6 +9,7 @@ import type { AnalyticsStore } from "../../infra/clickhouse/store.js";
 import type { EventLog } from "../../infra/eventlog/port.js";
 import { jetstreamEventLog } from "../../infra/nats/eventlog.js";
 import { PartitionLeases } from "../../infra/nats/leases.js";
+import { SiteRegistry, sha256 } from "../../infra/nats/registry.js";
 import { startLocalNats } from "../../infra/nats/local-server.js";
 import { ensureIngestStream, ensureProjectionStream, natsNames } from "../../infra/nats/streams.js";
 import { watchBacklog } from "../edge/backlog.js";
@@ -40,20 +40,6 @@ export interface RunningPulse {
 }
 
 type Say = (line: string) => void;
-
-// A derived visitor id must be stable across restarts, so the salt lives with the data.
-const visitorSalt = async (config: PulseConfig): Promise<string> => {
-  if (config.visitorSalt) return config.visitorSalt;
-  const file = join(config.dataDir, "visitor-salt");
-  try {
-    return (await readFile(file, "utf8")).trim();
-  } catch {
-    const salt = randomBytes(16).toString("hex");
-    await mkdir(config.dataDir, { recursive: true });
-    await writeFile(file, salt);
-    return salt;
-  }
-};
 
 /** The composition root: the chosen roles of Pulse in one process, wired from one config. */
 export const startPulse = async (config: PulseConfig, roles: readonly Role[] = ALL_ROLES, say: Say = () => undefined): Promise<RunningPulse> => {
@@ -158,8 +144,22 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
       batcher = edgeBatcher;
       const backlog = watchBacklog(jsm, names.ingestStream, 250, (e) => say(`reading the ingest backlog failed: ${(e as Error).message}`));
       cleanup.push(async () => backlog.stop());
-      const sites = new Set(config.sites);
-      const salt = await visitorSalt(config);
+      const registry = await SiteRegistry.open(nc, names.registryBucket);
+      cleanup.push(async () => registry.close());
+      // Sites and GA4 streams named in the configuration are registered if they are not yet.
+      const created = new Date().toISOString();
+      for (const id of config.sites) {
+        const stream = config.ga4Streams.find((g) => g.site === id);
+        await registry.ensureSite({ id, hostnames: [], timezone: "UTC", sessionTimeoutMs: config.sessionTimeoutMs, measurementId: stream?.measurementId ?? "", ingestSecretHash: stream ? sha256(stream.apiSecret) : "", created });
+      }
+      const today = (): string => new Date().toISOString().slice(0, 10);
+      // Derived visitor ids use a salt per UTC day, shared through the registry and deleted after two days.
+      let salt = config.visitorSalt || (await registry.salt(today()));
+      const saltTimer = setInterval(() => {
+        if (!config.visitorSalt) registry.salt(today()).then((s) => (salt = s), (e: unknown) => say(`visitor salt: ${(e as Error).message}`));
+      }, 60_000);
+      saltTimer.unref();
+      cleanup.push(async () => clearInterval(saltTimer));
       const nextSeq = createSequence(Date.now);
       let draining = false;
       const { openGeo } = await import("../enrich/geo.js");
@@ -172,13 +172,21 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
         enrich,
         trustProxy: config.trustProxy,
         rateLimiter: new SiteRateLimiter({ perSecond: config.siteRateLimit, burst: 2 * config.siteRateLimit }, Date.now),
-        ga4Streams: new Map(config.ga4Streams.map((s) => [s.measurementId, s])),
-        context: (ip, userAgent) => ({ receivedAt: Date.now(), ip, userAgent, visitorSalt: salt, nextSeq, isKnownSite: (s) => sites.has(s) }),
+        ga4Streams: {
+          siteOf: (m) => registry.siteForMeasurementId(m)?.id,
+          secretMatches: (m, secret) => registry.siteForGa4(m, secret) !== undefined,
+        },
+        tokenSites: (t) => registry.tokenSites(t),
+        allowedHost: (site, host) => {
+          const hosts = registry.site(site)?.hostnames ?? [];
+          return hosts.length === 0 || hosts.includes(host);
+        },
+        context: (ip, userAgent) => ({ receivedAt: Date.now(), ip, userAgent, visitorSalt: salt, nextSeq, isKnownSite: (s) => registry.site(s) !== undefined }),
         isDraining: () => draining,
         backlog: backlog.current,
         maxBacklog: config.maxIngestBacklog,
         isReady: () => !draining && !nc.isClosed(),
-        queries: store ? queryService(store, (s) => sites.has(s)) : unavailableQueries,
+        queries: store ? queryService(store, (s) => registry.site(s) !== undefined) : unavailableQueries,
         sites: config.sites,
       });
       cleanup.push(async () => {

@@ -2,6 +2,7 @@
 import { ENV_DOC, loadConfig } from "../config/config.js";
 import { ConfigError } from "../core/errors.js";
 import { ALL_ROLES, startPulse, type Role } from "../app/pulse.js";
+import { ADMIN_HELP, runAdmin } from "./admin.js";
 
 const HELP = `pulse: self-hosted web analytics backend
 
@@ -16,6 +17,8 @@ Usage:
   pulse --version    show the version
 
 Exactly one process may run the store role on an embedded (chDB) store.
+
+${ADMIN_HELP}
 
 pulse start listens for events on POST /collect and for queries on the /ws WebSocket,
 both on PULSE_HTTP_PORT. SIGTERM or Ctrl-C drains: no new requests, pending batches
@@ -88,6 +91,7 @@ const main = async (argv: readonly string[]): Promise<number> => {
     await start(command === "worker" ? ["worker"] : parseRoles(argv.slice(1)));
     return -1;
   }
+  if (command === "site" || command === "token") return runAdmin(loadConfig(), argv);
   process.stderr.write(`pulse: unknown command "${command}"\n\n${HELP}`);
   return 2;
 };

@@ -55,7 +55,7 @@ export const ENV_DOC: readonly (readonly [string, string, string])[] = [
   ["PULSE_LEASE_TTL", "6s", "a worker that stops heartbeating loses its partitions after this long"],
   ["PULSE_PASSIVATE_AFTER", "60s", "a visitor's actor idle this long is stopped and kept as a compact snapshot"],
   ["PULSE_MAX_LIVE_VISITORS", "20000", "live visitor actors per worker beyond which the least recent are passivated"],
-  ["PULSE_VISITOR_SALT", "(random per data dir)", "salt of derived visitor ids when none is sent"],
+  ["PULSE_VISITOR_SALT", "(a random salt per UTC day, kept 48 h)", "fixed salt of derived visitor ids, for tests; unset: daily salts shared through NATS KV"],
   ["PULSE_NAMESPACE", "pulse", "prefix of streams, subjects, indices and tables"],
 ];
 

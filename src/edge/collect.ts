@@ -19,6 +19,8 @@ export interface CollectDeps {
   /** Behind a proxy the client is the first X-Forwarded-For address; only trust it when the proxy sets it. */
   readonly trustProxy: boolean;
   readonly rateLimiter: SiteRateLimiter;
+  /** Whether a site takes events from a page on this hostname. */
+  readonly allowedHost: (site: string, hostname: string) => boolean;
 }
 
 /** What a tracker protocol contributes: how to read its request, and how its own clients expect to be answered. */
@@ -61,7 +63,7 @@ export const ingestRoute =
         if (backlog > deps.maxBacklog) throw new Unavailable("backlog", `the workers are ${backlog} batches behind; retry shortly`, 1);
         const body = isGet ? Buffer.alloc(0) : await readBody(reply, deps.maxBodyBytes, declared);
         const raw = protocol.parse(body, query, deps.context(ip, userAgent));
-        const parsed = protocol.fromVisitor ? deps.enrich(raw, { ip, userAgent, hints: hints as ClientHints }) : raw;
+        const parsed = onAllowedHosts(protocol.fromVisitor ? deps.enrich(raw, { ip, userAgent, hints: hints as ClientHints }) : raw, deps.allowedHost);
         if (parsed.accepted.length === 0) {
           sendJson(reply, 400, { error: { code: "no_valid_events", message: "no event in the request is valid" }, rejected: parsed.rejected });
           return;
@@ -73,6 +75,26 @@ export const ingestRoute =
       }
     })();
   };
+
+const hostOf = (url: string): string => {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return "";
+  }
+};
+
+/** Keeps the events from pages on the site's allowed hostnames; the others are rejected with the reason. */
+const onAllowedHosts = (batch: ParsedBatch, allowed: (site: string, host: string) => boolean): ParsedBatch => {
+  const accepted = batch.accepted.filter((e) => allowed(e.site, hostOf(e.url)));
+  if (accepted.length === batch.accepted.length) return batch;
+  const refused = batch.accepted.filter((e) => !allowed(e.site, hostOf(e.url)));
+  return {
+    site: batch.site,
+    accepted,
+    rejected: [...batch.rejected, ...refused.map((e) => ({ index: -1, code: "hostname_not_allowed", message: `site "${e.site}" does not take events from ${hostOf(e.url) || "that url"}` }))],
+  };
+};
 
 export const requireBody = (body: Buffer): Buffer => {
   if (body.length === 0) throw new InvalidInput("empty_body", "the body is empty");

@@ -15,7 +15,8 @@ last <select id="days"><option>7</option><option selected>30</option><option>90<
 <p>Send events with <code>POST /collect</code>; query over the <code>/ws</code> WebSocket (see docs/websocket-protocol.md).</p>
 <script>
 const $ = (id) => document.getElementById(id);
-const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
+// The page's own ?token= (from \`pulse token create\`) opens the socket.
+const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws" + location.search);
 let n = 0, rows = [];
 const ask = () => {
   const to = new Date(), from = new Date(to.getTime() - ($("days").value - 1) * 864e5);

@@ -4,11 +4,11 @@ import type { QueryService } from "../query/service.js";
 import { ingestRoute, type CollectDeps } from "./collect.js";
 import { CORS_HEADERS, sendJson } from "./http.js";
 import { homePage } from "./home-page.js";
-import { ga4Protocol, gtagProtocol, nativeProtocol, plausibleProtocol, type Ga4Stream } from "./protocols/routes.js";
+import { ga4Protocol, gtagProtocol, nativeProtocol, plausibleProtocol, type Ga4Streams } from "./protocols/routes.js";
 import { handleTrackerScript } from "./tracker/serve.js";
 import { validateGa4 } from "./protocols/ga4.js";
 import { readBody, sendError } from "./http.js";
-import { queryWebSocket } from "./ws.js";
+import { queryWebSocket, type TokenCheck } from "./ws.js";
 
 export interface EdgeOptions extends CollectDeps {
   readonly host: string;
@@ -18,7 +18,8 @@ export interface EdgeOptions extends CollectDeps {
   /** Shown on the home page. */
   readonly sites: readonly string[];
   /** GA4 data streams by measurement id, for /mp/collect and /g/collect. */
-  readonly ga4Streams: ReadonlyMap<string, Ga4Stream>;
+  readonly ga4Streams: Ga4Streams;
+  readonly tokenSites: TokenCheck;
 }
 
 export interface Edge {
@@ -30,7 +31,7 @@ export interface Edge {
 }
 
 export const startEdge = (opts: EdgeOptions): Promise<Edge> => {
-  const querySockets = queryWebSocket(opts.queries);
+  const querySockets = queryWebSocket(opts.queries, opts.tokenSites);
   const page = homePage(opts.sites);
   const app = uWS
     .App()

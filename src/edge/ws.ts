@@ -5,8 +5,13 @@ import type { QueryService } from "../query/service.js";
 
 interface Socket {
   readonly queries: Map<string, { cancelled: boolean }>;
+  /** The sites this socket's token may read. */
+  readonly sites: ReadonlySet<string>;
   closed: boolean;
 }
+
+/** The sites a query token may read; undefined when it is unknown or revoked. */
+export type TokenCheck = (token: string) => readonly string[] | undefined;
 
 const errorMessage = (id: string | null, e: unknown): ServerMessage => {
   if (e instanceof InvalidInput) return { id, type: "error", error: { code: e.code, message: e.message } };
@@ -21,7 +26,7 @@ export interface QuerySockets {
 }
 
 /** `/ws`: one socket carries many queries at once, told apart by their ids. */
-export const queryWebSocket = (service: QueryService): QuerySockets => {
+export const queryWebSocket = (service: QueryService, tokenSites: TokenCheck): QuerySockets => {
   const sockets = new Set<WebSocket<Socket>>();
   const behavior: WebSocketBehavior<Socket> = {
   maxPayloadLength: 64 * 1024,
@@ -30,8 +35,17 @@ export const queryWebSocket = (service: QueryService): QuerySockets => {
   maxBackpressure: 16 * 1024 * 1024,
   closeOnBackpressureLimit: 1,
   upgrade: (res, req, context) => {
+    // A browser cannot set headers on a WebSocket, so the token may also come as ?token=.
+    const bearer = /^Bearer (.+)$/.exec(req.getHeader("authorization"))?.[1];
+    const token = bearer ?? new URLSearchParams(req.getQuery() ?? "").get("token") ?? "";
+    const sites = tokenSites(token);
+    if (!sites) {
+      res.writeStatus("401 Unauthorized").writeHeader("Content-Type", "application/json");
+      res.end(JSON.stringify({ error: { code: "unauthorized", message: "a valid query token is required (?token= or Authorization: Bearer)" } }));
+      return;
+    }
     res.upgrade<Socket>(
-      { queries: new Map(), closed: false },
+      { queries: new Map(), sites: new Set(sites), closed: false },
       req.getHeader("sec-websocket-key"),
       req.getHeader("sec-websocket-protocol"),
       req.getHeader("sec-websocket-extensions"),
@@ -65,6 +79,11 @@ export const queryWebSocket = (service: QueryService): QuerySockets => {
       if (q) q.cancelled = true;
       data.queries.delete(msg.id);
       send({ id: msg.id, type: "cancelled" });
+      return;
+    }
+    if (!data.sites.has(msg.query.site)) {
+      // The same answer whether or not the site exists: a token learns nothing about other sites.
+      send({ id: msg.id, type: "error", error: { code: "forbidden", message: `this token may not read site "${msg.query.site.slice(0, 128)}"` } });
       return;
     }
     if (data.queries.has(msg.id)) {

@@ -31,8 +31,9 @@ export interface Worker {
   stop(): Promise<void>;
 }
 
-// Batches handled per step: enough rows for efficient writes, few enough to finish well within ack_wait.
-const MESSAGES_PER_STEP = 64;
+// Batches handled per step: enough rows for efficient writes, few enough that a step's synchronous work
+// (thousands of actors) stays well under a second, so lease renewals and acks are not held up.
+const MESSAGES_PER_STEP = 16;
 
 interface Tagged {
   readonly partition: number;
@@ -123,6 +124,8 @@ export const startWorker = async (deps: WorkerDeps): Promise<Worker> => {
       inStep = step;
       await step;
       visitors.sweep();
+      // Let timers (lease renewal) and I/O run between steps.
+      await new Promise((r) => setImmediate(r));
     }
   })();
 

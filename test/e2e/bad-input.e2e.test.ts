@@ -55,7 +55,7 @@ it("keeps the valid events of a batch that holds one bad event", async () => {
   expect(r.json["ids"]).toEqual(["ok-1", "ok-2"]);
   expect(r.json["rejected"]).toEqual([{ index: 1, code: "invalid_url", message: '"url" is not an absolute URL: "not a url"' }]);
   await expect.poll(async () => (await pulse.log.readVisitor("site-a", "bad-input-visitor", 0)).map((e) => e.id), { timeout: 20_000 }).toEqual(["ok-1", "ok-2"]);
-  const client = await QueryClient.open(pulse.url);
+  const client = await QueryClient.open(pulse.url, pulse.token);
   try {
     const today = new Date().toISOString().slice(0, 10);
     await expect
@@ -67,13 +67,13 @@ it("keeps the valid events of a batch that holds one bad event", async () => {
 });
 
 it("answers bad WebSocket messages with an error carrying the request id", async () => {
-  const client = await QueryClient.open(pulse.url);
+  const client = await QueryClient.open(pulse.url, pulse.token);
   try {
     const unknownMetric = await client.query("m1", { site: "site-a", from: "2026-01-01", to: "2026-01-02", metrics: ["revenue"] });
     expect(unknownMetric.error?.code).toBe("invalid_query");
     expect(unknownMetric.error?.message).toMatch(/unknown metric "revenue"/);
     const unknownSite = await client.query("m2", { site: "elsewhere", from: "2026-01-01", to: "2026-01-02" });
-    expect(unknownSite.error?.code).toBe("unknown_site");
+    expect(unknownSite.error?.code).toBe("forbidden");
     client.sendRaw("{oops");
     await expect.poll(() => client.received.at(-1)).toEqual({ id: null, type: "error", error: { code: "invalid_json", message: "the message is not valid JSON" } });
   } finally {

@@ -8,7 +8,7 @@ import { jetstreamEventLog } from "../../infra/nats/eventlog.js";
 import { natsNames } from "../../infra/nats/streams.js";
 import { freePort } from "../../infra/net/free-port.js";
 import { spawnPulse, type PulseProcess } from "../harness/process.js";
-import { BROWSER_HEADERS, uniqueNamespace } from "../harness/pulse.js";
+import { BROWSER_HEADERS, uniqueNamespace, createToken } from "../harness/pulse.js";
 import { QueryClient } from "../harness/ws-client.js";
 
 const SITE = "site-a";
@@ -62,7 +62,7 @@ it("a worker killed with SIGKILL under load and restarted loses nothing and coun
     expect(logged.length).toBe(acked.size);
     expect(new Set(logged)).toEqual(acked);
 
-    const client = await QueryClient.open(front.url);
+    const client = await QueryClient.open(front.url, await createToken(inject("natsUrl"), namespace, [SITE]));
     try {
       const today = new Date().toISOString().slice(0, 10);
       const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);

@@ -7,7 +7,7 @@ import { expect, inject, it } from "vitest";
 import { jetstreamEventLog } from "../../infra/nats/eventlog.js";
 import { natsNames } from "../../infra/nats/streams.js";
 import { freePort } from "../../infra/net/free-port.js";
-import { BROWSER_HEADERS, uniqueNamespace } from "../harness/pulse.js";
+import { BROWSER_HEADERS, uniqueNamespace, createToken } from "../harness/pulse.js";
 import { spawnPulse } from "../harness/process.js";
 import { QueryClient } from "../harness/ws-client.js";
 
@@ -68,7 +68,7 @@ it("drains on SIGTERM: every acknowledged event is logged and counted after a st
       const inLog = await logged();
       const missing = [...acked].filter((id) => !inLog.has(id));
       expect(missing).toEqual([]);
-      const client = await QueryClient.open(second.url);
+      const client = await QueryClient.open(second.url, await createToken(inject("natsUrl"), namespace, [SITE]));
       try {
         const today = new Date().toISOString().slice(0, 10);
         const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);

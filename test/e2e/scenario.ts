@@ -80,7 +80,7 @@ export const runIngestScenario = async (pulse: TestPulse): Promise<void> => {
   expect(Object.values(expected).reduce((a, d) => a + d.sessions, 0)).toBe(150);
   await send(pulse.url, events);
 
-  const client = await QueryClient.open(pulse.url);
+  const client = await QueryClient.open(pulse.url, pulse.token);
   try {
     let n = 0;
     await eventually(() => report(client, `wait-${n++}`), (r) => isDeepStrictEqual(r, expected));

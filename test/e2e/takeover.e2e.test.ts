@@ -6,7 +6,7 @@ import { expect, inject, it } from "vitest";
 import { freePort } from "../../infra/net/free-port.js";
 import { leaseHolders, ownedBy } from "../harness/leases.js";
 import { spawnPulse, type PulseProcess } from "../harness/process.js";
-import { postJson, uniqueNamespace } from "../harness/pulse.js";
+import { postJson, uniqueNamespace, createToken } from "../harness/pulse.js";
 import { QueryClient } from "../harness/ws-client.js";
 
 const SITE = "site-a";
@@ -45,7 +45,7 @@ it("a second worker takes over a killed worker's partitions within the lease bou
       );
       expect(rs.every((r) => r.status === 202)).toBe(true);
     };
-    const client = await QueryClient.open(front.url);
+    const client = await QueryClient.open(front.url, await createToken(inject("natsUrl"), namespace, [SITE]));
     const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
     const totals = async () => (await client.query(`q${Math.random()}`, { site: SITE, from: day(base - 86_400_000), to: day(Date.now()) })).rows[0] ?? {};
     try {

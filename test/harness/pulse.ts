@@ -4,8 +4,13 @@ import { join } from "node:path";
 import { inject } from "vitest";
 import { startPulse, type RunningPulse } from "../../src/app/pulse.js";
 import { loadConfig } from "../../src/config/config.js";
+import { connect } from "@nats-io/transport-node";
+import { SiteRegistry } from "../../infra/nats/registry.js";
+import { natsNames } from "../../infra/nats/streams.js";
 
 export interface TestPulse extends RunningPulse {
+  /** A query token for every site of this instance. */
+  readonly token: string;
   readonly namespace: string;
   readonly dataDir: string;
   /** Stops Pulse and removes its data folder. */
@@ -13,6 +18,20 @@ export interface TestPulse extends RunningPulse {
 }
 
 let counter = 0;
+
+/** A query token made the way `pulse token create` makes one. */
+export const createToken = async (natsUrl: string, namespace: string, sites: readonly string[]): Promise<string> => {
+  const nc = await connect({ servers: natsUrl });
+  try {
+    const registry = await SiteRegistry.open(nc, natsNames(namespace).registryBucket);
+    for (const id of sites) await registry.ensureSite({ id, hostnames: [], timezone: "UTC", sessionTimeoutMs: 1_800_000, measurementId: "", ingestSecretHash: "", created: new Date().toISOString() });
+    const { token } = await registry.createToken(sites);
+    registry.close();
+    return token;
+  } finally {
+    await nc.close();
+  }
+};
 
 /** A fresh namespace per start, so test files sharing one nats-server and Elasticsearch never see each other's data. */
 export const uniqueNamespace = (): string => `t${process.pid}_${Date.now().toString(36)}_${counter++}`;
@@ -31,8 +50,10 @@ export const startTestPulse = async (opts: { log: "jetstream" | "elasticsearch";
     ...opts.env,
   });
   const pulse = await startPulse(config);
+  const token = await createToken(inject("natsUrl"), namespace, config.sites);
   return {
     ...pulse,
+    token,
     namespace,
     dataDir,
     async dispose() {

@@ -32,8 +32,8 @@ export class QueryClient {
     });
   }
 
-  static open(httpUrl: string): Promise<QueryClient> {
-    const ws = new WebSocket(`${httpUrl.replace(/^http/, "ws")}/ws`);
+  static open(httpUrl: string, token: string): Promise<QueryClient> {
+    const ws = new WebSocket(`${httpUrl.replace(/^http/, "ws")}/ws`, { headers: { authorization: `Bearer ${token}` } });
     return new Promise((resolve, reject) => {
       ws.once("open", () => resolve(new QueryClient(ws)));
       ws.once("error", reject);

@@ -6,11 +6,10 @@ import { parseGtagCollect } from "./gtag.js";
 import { parseNativeCollect } from "./native.js";
 import { parsePlausibleEvent } from "./plausible.js";
 
-/** A GA4 data stream: its measurement id, the site it writes to, and its api_secret. */
-export interface Ga4Stream {
-  readonly measurementId: string;
-  readonly site: string;
-  readonly apiSecret: string;
+/** GA4 data streams: which site a measurement id writes to, and whether an api_secret is its own. */
+export interface Ga4Streams {
+  readonly siteOf: (measurementId: string) => string | undefined;
+  readonly secretMatches: (measurementId: string, apiSecret: string) => boolean;
 }
 
 /** `POST /collect`, Pulse's own protocol. */
@@ -21,23 +20,23 @@ export const nativeProtocol: IngestProtocol = {
 };
 
 /** `POST /mp/collect`: GA4 answers 2xx with no body; an api_secret must match the stream's. */
-export const ga4Protocol = (streams: ReadonlyMap<string, Ga4Stream>): IngestProtocol => ({
+export const ga4Protocol = (streams: Ga4Streams): IngestProtocol => ({
   fromVisitor: false,
   parse: (body, query, ctx) => {
     const { measurementId, apiSecret } = readGa4Credentials(query);
-    const stream = streams.get(measurementId);
-    if (!stream) throw new InvalidInput("unknown_measurement_id", `measurement_id "${measurementId.slice(0, 64)}" is not registered`, 404);
+    const site = streams.siteOf(measurementId);
+    if (!site) throw new InvalidInput("unknown_measurement_id", `measurement_id "${measurementId.slice(0, 64)}" is not registered`, 404);
     // An ingest secret of one stream never writes to another site.
-    if (stream.apiSecret !== apiSecret) throw new InvalidInput("invalid_api_secret", "api_secret does not match this measurement_id", 403);
-    return parseGa4Collect(requireBody(body), stream.site, ctx);
+    if (!streams.secretMatches(measurementId, apiSecret)) throw new InvalidInput("invalid_api_secret", "api_secret does not match this measurement_id", 403);
+    return parseGa4Collect(requireBody(body), site, ctx);
   },
   accepted: (reply) => sendNoContent(reply),
 });
 
 /** `GET|POST /g/collect`, gtag-style hits: answered 204 as Google does. */
-export const gtagProtocol = (streams: ReadonlyMap<string, Ga4Stream>): IngestProtocol => ({
+export const gtagProtocol = (streams: Ga4Streams): IngestProtocol => ({
   fromVisitor: true,
-  parse: (body, query, ctx) => parseGtagCollect(query, body.length > 0 ? body : undefined, (tid) => streams.get(tid)?.site, ctx),
+  parse: (body, query, ctx) => parseGtagCollect(query, body.length > 0 ? body : undefined, streams.siteOf, ctx),
   accepted: (reply) => sendNoContent(reply),
 });
 
