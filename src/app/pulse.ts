@@ -103,6 +103,9 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
         await leaseConnection.drain();
       });
       const leases = await PartitionLeases.open(leaseConnection, names.leaseBucket, workerId, config.partitions, config.leaseTtlMs);
+      const workerRegistry = await SiteRegistry.open(nc, names.registryBucket);
+      cleanup.push(async () => workerRegistry.close());
+      const keyEvents = new Set(config.keyEvents);
       const started = await startWorker({
         js,
         jsm,
@@ -111,7 +114,8 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
         leaseTickMs: Math.max(250, Math.floor(config.leaseTtlMs / 4)),
         log,
         sink: jetstreamProjectionSink(js, names.projectionSubject),
-        rules: { timeoutMs: config.sessionTimeoutMs, retainMs: 24 * 3_600_000, keyEvents: new Set(config.keyEvents) },
+        // A site's own session timeout from the registry, else the configured one.
+        rules: (site) => ({ timeoutMs: workerRegistry.site(site)?.sessionTimeoutMs ?? config.sessionTimeoutMs, retainMs: 24 * 3_600_000, keyEvents }),
         hydrateLookbackMs: 24 * 3_600_000,
         passivation: {
           idleMs: config.passivateAfterMs,

@@ -2,7 +2,7 @@ import type { HttpRequest, HttpResponse } from "uWebSockets.js";
 import { InvalidInput, Unavailable } from "../core/errors.js";
 import { CLIENT_HINT_HEADERS, type ClientHints } from "../enrich/user-agent.js";
 import type { MicroBatcher, Receipt } from "./batcher.js";
-import type { Enricher } from "./enrich.js";
+import type { ClientFacts, Enricher } from "./enrich.js";
 import type { SiteRateLimiter } from "./rate-limit.js";
 import { readBody, sendError, sendJson, type Reply } from "./http.js";
 import type { ParsedBatch, RequestContext } from "./protocols/native.js";
@@ -35,6 +35,30 @@ export interface IngestProtocol {
 export const answerWithReceipts = (reply: Reply, parsed: ParsedBatch, receipts: readonly Receipt[]): void =>
   sendJson(reply, 202, { accepted: parsed.accepted.length, ids: parsed.accepted.map((e) => e.id), rejected: parsed.rejected, receipts });
 
+/** What the edge learns from a request before reading its body. */
+export interface Caller extends ClientFacts {
+  readonly query: URLSearchParams;
+}
+
+/**
+ * Takes one request's events: parse, enrich, check hostnames and the site's rate, then hand
+ * them to the batcher. Resolves once JetStream has stored every batch holding them.
+ */
+export const ingest = async (deps: CollectDeps, protocol: IngestProtocol, body: Buffer, caller: Caller): Promise<{ parsed: ParsedBatch; receipts: Receipt[] }> => {
+  const raw = protocol.parse(body, caller.query, deps.context(caller.ip, caller.userAgent));
+  const parsed = onAllowedHosts(protocol.fromVisitor ? deps.enrich(raw, caller) : raw, deps.allowedHost);
+  if (parsed.accepted.length === 0) throw new NoValidEvents(parsed);
+  deps.rateLimiter.take(parsed.site, parsed.accepted.length);
+  return { parsed, receipts: await deps.batcher.add(parsed.accepted) };
+};
+
+/** A request none of whose events is valid; carries each event's reason. */
+export class NoValidEvents extends InvalidInput {
+  constructor(readonly parsed: ParsedBatch) {
+    super("no_valid_events", "no event in the request is valid");
+  }
+}
+
 /**
  * An ingestion route. Whatever the protocol, a 2xx goes out only once JetStream has stored
  * every batch holding the request's events; a request with no valid event gets a 400 naming
@@ -62,16 +86,11 @@ export const ingestRoute =
         const backlog = deps.backlog();
         if (backlog > deps.maxBacklog) throw new Unavailable("backlog", `the workers are ${backlog} batches behind; retry shortly`, 1);
         const body = isGet ? Buffer.alloc(0) : await readBody(reply, deps.maxBodyBytes, declared);
-        const raw = protocol.parse(body, query, deps.context(ip, userAgent));
-        const parsed = onAllowedHosts(protocol.fromVisitor ? deps.enrich(raw, { ip, userAgent, hints: hints as ClientHints }) : raw, deps.allowedHost);
-        if (parsed.accepted.length === 0) {
-          sendJson(reply, 400, { error: { code: "no_valid_events", message: "no event in the request is valid" }, rejected: parsed.rejected });
-          return;
-        }
-        deps.rateLimiter.take(parsed.site, parsed.accepted.length);
-        protocol.accepted(reply, parsed, await deps.batcher.add(parsed.accepted));
+        const { parsed, receipts } = await ingest(deps, protocol, body, { ip, userAgent, hints: hints as ClientHints, query });
+        protocol.accepted(reply, parsed, receipts);
       } catch (e) {
-        sendError(reply, e);
+        if (e instanceof NoValidEvents) sendJson(reply, 400, { error: { code: e.code, message: e.message }, rejected: e.parsed.rejected });
+        else sendError(reply, e);
       }
     })();
   };

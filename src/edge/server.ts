@@ -1,7 +1,7 @@
 import uWS from "uWebSockets.js";
 import { ConfigError } from "../core/errors.js";
 import type { QueryService } from "../query/service.js";
-import { ingestRoute, type CollectDeps } from "./collect.js";
+import { ingest, ingestRoute, type CollectDeps } from "./collect.js";
 import { CORS_HEADERS, sendJson } from "./http.js";
 import { homePage } from "./home-page.js";
 import { ga4Protocol, gtagProtocol, nativeProtocol, plausibleProtocol, type Ga4Streams } from "./protocols/routes.js";
@@ -31,7 +31,10 @@ export interface Edge {
 }
 
 export const startEdge = (opts: EdgeOptions): Promise<Edge> => {
-  const querySockets = queryWebSocket(opts.queries, opts.tokenSites);
+  const querySockets = queryWebSocket(opts.queries, opts.tokenSites, async (body, client) => {
+    const { parsed } = await ingest(opts, nativeProtocol, body, { ...client, query: new URLSearchParams() });
+    return { accepted: parsed.accepted.length, ids: parsed.accepted.map((e) => e.id), rejected: parsed.rejected };
+  });
   const page = homePage(opts.sites);
   const app = uWS
     .App()

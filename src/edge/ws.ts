@@ -2,13 +2,20 @@ import type { WebSocket, WebSocketBehavior } from "uWebSockets.js";
 import { InvalidInput, StoreError } from "../core/errors.js";
 import { messageId, parseClientMessage, type ServerMessage } from "../query/protocol.js";
 import type { QueryService } from "../query/service.js";
+import { CLIENT_HINT_HEADERS } from "../enrich/user-agent.js";
+import type { ClientFacts } from "./enrich.js";
 
 interface Socket {
   readonly queries: Map<string, { cancelled: boolean }>;
-  /** The sites this socket's token may read. */
+  /** The sites this socket's token may read; none for a tracker's socket without a token. */
   readonly sites: ReadonlySet<string>;
+  /** The client as seen at the upgrade, for events tracked over the socket. */
+  readonly client: ClientFacts;
   closed: boolean;
 }
+
+/** Events sent with `{"op":"track"}`: taken as a native /collect body. */
+export type Track = (body: Buffer, client: ClientFacts) => Promise<{ accepted: number; ids: readonly string[]; rejected: readonly unknown[] }>;
 
 /** The sites a query token may read; undefined when it is unknown or revoked. */
 export type TokenCheck = (token: string) => readonly string[] | undefined;
@@ -26,7 +33,7 @@ export interface QuerySockets {
 }
 
 /** `/ws`: one socket carries many queries at once, told apart by their ids. */
-export const queryWebSocket = (service: QueryService, tokenSites: TokenCheck): QuerySockets => {
+export const queryWebSocket = (service: QueryService, tokenSites: TokenCheck, track: Track): QuerySockets => {
   const sockets = new Set<WebSocket<Socket>>();
   const behavior: WebSocketBehavior<Socket> = {
   maxPayloadLength: 64 * 1024,
@@ -38,14 +45,18 @@ export const queryWebSocket = (service: QueryService, tokenSites: TokenCheck): Q
     // A browser cannot set headers on a WebSocket, so the token may also come as ?token=.
     const bearer = /^Bearer (.+)$/.exec(req.getHeader("authorization"))?.[1];
     const token = bearer ?? new URLSearchParams(req.getQuery() ?? "").get("token") ?? "";
-    const sites = tokenSites(token);
+    // No token: a tracker's socket, which may send events but read nothing. A wrong token: no socket.
+    const sites = token === "" ? [] : tokenSites(token);
     if (!sites) {
       res.writeStatus("401 Unauthorized").writeHeader("Content-Type", "application/json");
       res.end(JSON.stringify({ error: { code: "unauthorized", message: "a valid query token is required (?token= or Authorization: Bearer)" } }));
       return;
     }
+    const hints: Record<string, string> = {};
+    for (const h of CLIENT_HINT_HEADERS) hints[h] = req.getHeader(h);
+    const client: ClientFacts = { ip: Buffer.from(res.getRemoteAddressAsText()).toString(), userAgent: req.getHeader("user-agent"), hints };
     res.upgrade<Socket>(
-      { queries: new Map(), sites: new Set(sites), closed: false },
+      { queries: new Map(), sites: new Set(sites), client, closed: false },
       req.getHeader("sec-websocket-key"),
       req.getHeader("sec-websocket-protocol"),
       req.getHeader("sec-websocket-extensions"),
@@ -79,6 +90,18 @@ export const queryWebSocket = (service: QueryService, tokenSites: TokenCheck): Q
       if (q) q.cancelled = true;
       data.queries.delete(msg.id);
       send({ id: msg.id, type: "cancelled" });
+      return;
+    }
+    if (msg.op === "track") {
+      const { id } = msg;
+      track(Buffer.from(JSON.stringify(msg.body)), data.client).then(
+        (r) => send({ id, type: "tracked", ...r }),
+        (e: unknown) => send(errorMessage(id, e)),
+      );
+      return;
+    }
+    if (data.sites.size === 0) {
+      send({ id: msg.id, type: "error", error: { code: "unauthorized", message: "queries need a query token (?token= or Authorization: Bearer)" } });
       return;
     }
     if (!data.sites.has(msg.query.site)) {

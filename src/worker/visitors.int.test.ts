@@ -33,7 +33,7 @@ const step = async (reg: VisitorRegistry, events: PulseEvent[]) => {
 
 it("passivates idle visitors to snapshots, restores them without the log, and falls back to the log once a snapshot is dropped", async () => {
   let clock = 0;
-  const reg = new VisitorRegistry(log, { timeoutMs: 30 * MIN, retainMs: 24 * 60 * MIN }, 24 * 60 * MIN, {
+  const reg = new VisitorRegistry(log, () => ({ timeoutMs: 30 * MIN, retainMs: 24 * 60 * MIN }), 24 * 60 * MIN, {
     idleMs: 1000,
     maxLive: 2,
     dropAfterMs: 90 * MIN,

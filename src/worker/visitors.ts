@@ -50,7 +50,8 @@ export class VisitorRegistry {
 
   constructor(
     private readonly log: EventLog,
-    private readonly rules: SessionRules,
+    /** The session rules of a site: its own timeout where the registry has one. */
+    private readonly rules: (site: string) => SessionRules,
     /** How far back before a visitor's earliest new event the log is replayed on hydration. */
     private readonly lookbackMs: number,
     private readonly policy: PassivationPolicy,
@@ -80,15 +81,16 @@ export class VisitorRegistry {
       const snap = this.snapshots.get(key);
       if (snap) {
         this.snapshots.delete(key);
-        this.live.set(key, { actor: spawnVisitor(this.rules, JSON.parse(snap.events.toString("utf8")) as PulseEvent[]), lastUsed: now });
+        this.live.set(key, { actor: spawnVisitor(this.rules(events[0]?.site ?? ""), JSON.parse(snap.events.toString("utf8")) as PulseEvent[]), lastUsed: now });
         continue;
       }
       const earliest = events.reduce((m, e) => Math.min(m, e.ts), Number.POSITIVE_INFINITY);
       // New to this worker, and recent enough that activity within a session timeout before it would still be
       // in memory (snapshots go only when D behind the newest event): no history to read.
-      if (earliest > this.warmAfter && earliest >= this.watermark - this.policy.dropAfterMs + this.rules.timeoutMs) {
+      const rules = this.rules(events[0]?.site ?? "");
+      if (earliest > this.warmAfter && earliest >= this.watermark - this.policy.dropAfterMs + rules.timeoutMs) {
         this.skippedLogReads++;
-        this.live.set(key, { actor: spawnVisitor(this.rules, []), lastUsed: now });
+        this.live.set(key, { actor: spawnVisitor(rules, []), lastUsed: now });
         continue;
       }
       fromLog.push([key, events]);
@@ -104,7 +106,7 @@ export class VisitorRegistry {
           const since = Math.min(...events.map((e) => e.ts)) - this.lookbackMs;
           const history = await this.log.readVisitor(first.site, first.visitor, since);
           this.hydratedFromLog++;
-          this.live.set(key, { actor: spawnVisitor(this.rules, history), lastUsed: now });
+          this.live.set(key, { actor: spawnVisitor(this.rules(first.site), history), lastUsed: now });
         }),
       );
     }

@@ -15,7 +15,7 @@ export interface WorkerDeps {
   readonly leaseTickMs: number;
   readonly log: EventLog;
   readonly sink: ProjectionSink;
-  readonly rules: SessionRules;
+  readonly rules: (site: string) => SessionRules;
   readonly hydrateLookbackMs: number;
   readonly passivation: PassivationPolicy;
   readonly report: (message: string, error?: unknown) => void;
