@@ -2,6 +2,7 @@ import { PAGEVIEW, compareEvents, type PulseEvent } from "../../src/core/event.j
 import { attribute } from "../../src/core/attribution.js";
 import { defaultChannelGroup } from "../../src/enrich/channel.js";
 import { stableId } from "../../src/core/hash.js";
+import { hostOf } from "../../src/core/url.js";
 
 /** One session as the projections see it. */
 export interface SessionAgg {
@@ -87,13 +88,6 @@ interface Sessionized {
 
 const ENGAGED_MS = 10_000;
 
-const refHost = (referrer: string): string => {
-  try {
-    return new URL(referrer).hostname;
-  } catch {
-    return "";
-  }
-};
 
 /** Sessions of events already in log order: a gap longer than the timeout starts a new one. */
 const sessionizeSorted = (events: readonly PulseEvent[], rules: SessionRules): Sessionized => {
@@ -119,7 +113,7 @@ const sessionizeSorted = (events: readonly PulseEvent[], rules: SessionRules): S
         exitPage: "",
         referrer: e.referrer,
         ...attribution,
-        channel: defaultChannelGroup(attribution, refHost(e.referrer)),
+        channel: defaultChannelGroup(attribution, hostOf(e.referrer)),
         browser: e.context?.browser ?? "",
         os: e.context?.os ?? "",
         device: e.context?.device ?? "",

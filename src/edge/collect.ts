@@ -1,5 +1,6 @@
 import type { HttpRequest, HttpResponse } from "uWebSockets.js";
 import { InvalidInput, Unavailable } from "../core/errors.js";
+import { hostOf } from "../core/url.js";
 import { CLIENT_HINT_HEADERS, type ClientHints } from "../enrich/user-agent.js";
 import type { MicroBatcher, Receipt } from "./batcher.js";
 import type { ClientFacts, Enricher } from "./enrich.js";
@@ -95,13 +96,6 @@ export const ingestRoute =
     })();
   };
 
-const hostOf = (url: string): string => {
-  try {
-    return new URL(url).hostname;
-  } catch {
-    return "";
-  }
-};
 
 /** Keeps the events from pages on the site's allowed hostnames; the others are rejected with the reason. */
 const onAllowedHosts = (batch: ParsedBatch, allowed: (site: string, host: string) => boolean): ParsedBatch => {

@@ -1,4 +1,5 @@
 import type { EventContext } from "../core/context.js";
+import { hostOf } from "../core/url.js";
 import type { PulseEvent } from "../core/event.js";
 import { isBot } from "../enrich/bots.js";
 import type { GeoLookup } from "../enrich/geo.js";
@@ -14,13 +15,6 @@ export interface ClientFacts {
 
 export type Enricher = (batch: ParsedBatch, client: ClientFacts) => ParsedBatch;
 
-const refHost = (referrer: string): string => {
-  try {
-    return new URL(referrer).hostname;
-  } catch {
-    return "";
-  }
-};
 
 /**
  * Adds browser, OS, device, location and the bot flag to every accepted event, and rejects
@@ -35,7 +29,7 @@ export const createEnricher = (geo: GeoLookup): Enricher => {
     const accepted: PulseEvent[] = [];
     const rejected = [...batch.rejected];
     batch.accepted.forEach((e, index) => {
-      if (e.referrer && isReferrerSpam(refHost(e.referrer))) rejected.push({ index, code: "referrer_spam", message: `referrer ${refHost(e.referrer)} is on the spam list` });
+      if (e.referrer && isReferrerSpam(hostOf(e.referrer))) rejected.push({ index, code: "referrer_spam", message: `referrer ${hostOf(e.referrer)} is on the spam list` });
       else accepted.push({ ...e, context });
     });
     return { site: batch.site, accepted, rejected };

@@ -1,5 +1,6 @@
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type { AnalyticsStore } from "../../infra/clickhouse/store.js";
+import { Signal } from "../core/signal.js";
 import { StoreError } from "../core/errors.js";
 import type { ProjectionRows } from "./rows.js";
 
@@ -32,14 +33,14 @@ const decoder = new TextDecoder();
 export const startProjectionWriter = async (o: WriterOptions): Promise<ProjectionWriter> => {
   const consumer = await o.js.consumers.get(o.stream, o.consumer);
   const buffer: JsMsg[] = [];
-  let wake: (() => void) | undefined;
+  const arrived = new Signal();
   let running = true;
   let inserted = 0;
   const messages = await consumer.consume({
     max_messages: 2000,
     callback: (m) => {
       buffer.push(m);
-      wake?.();
+      arrived.notify();
     },
   });
 
@@ -67,10 +68,7 @@ export const startProjectionWriter = async (o: WriterOptions): Promise<Projectio
   const loop = (async () => {
     while (running || buffer.length > 0) {
       if (buffer.length === 0) {
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-        wake = undefined;
+        await arrived.wait();
         continue;
       }
       // Wait a little for more rows unless enough are here, so inserts stay large.
@@ -90,7 +88,7 @@ export const startProjectionWriter = async (o: WriterOptions): Promise<Projectio
     async stop() {
       running = false;
       await messages.close();
-      wake?.();
+      arrived.notify();
       await loop;
     },
   };

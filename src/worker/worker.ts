@@ -1,6 +1,7 @@
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import type { SessionRules } from "../../actors/session/reducer.js";
 import type { EventLog } from "../../infra/eventlog/port.js";
+import { Signal } from "../core/signal.js";
 import type { PartitionLeases } from "../../infra/nats/leases.js";
 import { ensurePartitionConsumer, type NatsNames } from "../../infra/nats/streams.js";
 import type { ProjectionSink } from "../projection/sink.js";
@@ -48,7 +49,7 @@ export const startWorker = async (deps: WorkerDeps): Promise<Worker> => {
   const visitors = new VisitorRegistry(deps.log, deps.rules, deps.hydrateLookbackMs, deps.passivation);
   const consumers = new Map<number, ConsumerMessages>();
   let buffer: Tagged[] = [];
-  let wake: (() => void) | undefined;
+  const arrived = new Signal();
   let running = true;
   let finished = false;
   let processed = 0;
@@ -67,7 +68,7 @@ export const startWorker = async (deps: WorkerDeps): Promise<Worker> => {
           if (finished) msg.nak();
           else {
             buffer.push({ partition: p, msg });
-            wake?.();
+            arrived.notify();
           }
         },
       }),
@@ -111,10 +112,7 @@ export const startWorker = async (deps: WorkerDeps): Promise<Worker> => {
   const loop = (async () => {
     while (running || buffer.length > 0) {
       if (buffer.length === 0) {
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-        wake = undefined;
+        await arrived.wait();
         continue;
       }
       const batch = buffer.splice(0, MESSAGES_PER_STEP).map((t) => t.msg);
@@ -143,7 +141,7 @@ export const startWorker = async (deps: WorkerDeps): Promise<Worker> => {
       consumers.clear();
       // Pull responses already on the wire still arrive for a moment after close; handle them too.
       await new Promise((r) => setTimeout(r, 100));
-      wake?.();
+      arrived.notify();
       await loop;
       finished = true;
       await leaseLoop;
