@@ -42,6 +42,8 @@ export interface SessionAgg {
 /** A session that no longer exists because a late event merged it into another or moved its start. */
 export interface SessionTombstone {
   readonly id: string;
+  /** Where the session stood, so that what was derived from it there can be recomputed. */
+  readonly start: number;
   readonly site: string;
   readonly visitor: string;
   readonly version: number;
@@ -57,6 +59,10 @@ export interface VisitorState {
 export interface PlacedEvent {
   readonly event: PulseEvent;
   readonly sessionId: string;
+  /** Its session's attribution, which reports break events down by. */
+  readonly source: string;
+  readonly medium: string;
+  readonly channel: string;
   /** The version of its session when placed; a re-placed event carries a higher one. */
   readonly version: number;
 }
@@ -177,13 +183,14 @@ export const ingest = (state: VisitorState, events: readonly PulseEvent[], rules
   const newestSeq = fresh.reduce((m, e) => Math.max(m, e.seq), 0);
   const removed = state.sessions
     .filter((s) => !byId.has(s.id))
-    .map((s) => ({ id: s.id, site: s.site, visitor: s.visitor, version: Math.max(s.version + 1, newestSeq) }));
+    .map((s) => ({ id: s.id, site: s.site, visitor: s.visitor, start: s.start, version: Math.max(s.version + 1, newestSeq) }));
 
   const placed: PlacedEvent[] = [];
   const inCall = new Set<string>();
   const place = (e: PulseEvent): void => {
     const sessionId = sessionOf.get(e.id) as string;
-    placed.push({ event: e, sessionId, version: byId.get(sessionId)?.version ?? 0 });
+    const session = byId.get(sessionId);
+    placed.push({ event: e, sessionId, version: session?.version ?? 0, source: session?.source ?? "", medium: session?.medium ?? "", channel: session?.channel ?? "" });
   };
   for (const e of events) {
     inCall.add(e.id);

@@ -120,7 +120,7 @@ describe("duplicates", () => {
     // Re-sent with a different time: the first placement wins and nothing changes.
     const again = ingest(first.state, [at("a", 20)], rules);
     expect(again.state.sessions).toEqual(first.state.sessions);
-    expect(again.placed).toEqual([{ event: at("a", 20), sessionId: s.id, version: s.version }]);
+    expect(again.placed).toEqual([{ event: at("a", 20), sessionId: s.id, version: s.version, source: s.source, medium: s.medium, channel: s.channel }]);
     expect(again.touched).toEqual([s]);
     expect(again.touched[0]?.events).toBe(2);
   });
@@ -182,7 +182,7 @@ describe("session fields", () => {
     // The session now starts at the late event, so it takes that event's id, as a rebuild would; the old row is deleted.
     expect(late.touched[0]?.id).toBe(sessionize([at("a", 60), at("b", 70), at("late", 40)], rules)[0]?.id);
     expect(late.touched[0]?.id).not.toBe(old.id);
-    expect(late.removed).toEqual([{ id: old.id, site: old.site, visitor: old.visitor, version: old.version + 1 }]);
+    expect(late.removed).toEqual([{ id: old.id, site: old.site, visitor: old.visitor, start: old.start, version: old.version + 1 }]);
     expect(late.placed.map((p) => p.event.id).sort()).toEqual(["a", "b", "late"]);
     expect(late.touched[0]).toMatchObject({
       start: T0 + 40 * MIN,

@@ -19,6 +19,9 @@ export const schemaStatements = (db: string): readonly string[] => [
     referrer String,
     props String,
     user_id String,
+    source LowCardinality(String),
+    medium LowCardinality(String),
+    channel LowCardinality(String),
     browser LowCardinality(String),
     os LowCardinality(String),
     device LowCardinality(String),
@@ -61,4 +64,40 @@ export const schemaStatements = (db: string): readonly string[] => [
     is_deleted UInt8
   ) ENGINE = ReplacingMergeTree(version, is_deleted)
   ORDER BY (site, session_id)`,
+  // Hourly rollups. Rows are recomputed from the deduplicated tables for every hour a flush
+  // touched, as a new generation; readers take each hour's newest generation. Materialized views
+  // would see inserts rather than deduplicated rows, so they would count redeliveries twice and
+  // keep a late event's old placement. Distinct counts are kept as uniqExact states, so hours add up exactly.
+  `CREATE TABLE IF NOT EXISTS ${db}.rollup_events_hourly (
+    site LowCardinality(String),
+    hour DateTime('UTC'),
+    gen UInt64,
+    path String,
+    source LowCardinality(String),
+    channel LowCardinality(String),
+    country LowCardinality(String),
+    device LowCardinality(String),
+    pageviews UInt64,
+    events UInt64,
+    visitors AggregateFunction(uniqExact, String)
+  ) ENGINE = MergeTree
+  PARTITION BY toYYYYMM(hour)
+  ORDER BY (site, hour, gen, path, source, channel, country, device)`,
+  `CREATE TABLE IF NOT EXISTS ${db}.rollup_sessions_hourly (
+    site LowCardinality(String),
+    hour DateTime('UTC'),
+    gen UInt64,
+    landing_path String,
+    source LowCardinality(String),
+    channel LowCardinality(String),
+    country LowCardinality(String),
+    device LowCardinality(String),
+    sessions UInt64,
+    engaged_sessions UInt64,
+    pageviews UInt64,
+    duration_ms UInt64,
+    visitors AggregateFunction(uniqExact, String)
+  ) ENGINE = MergeTree
+  PARTITION BY toYYYYMM(hour)
+  ORDER BY (site, hour, gen, landing_path, source, channel, country, device)`,
 ];

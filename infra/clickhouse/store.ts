@@ -3,7 +3,7 @@ import { mkdir } from "node:fs/promises";
 import { StoreError } from "../../src/core/errors.js";
 import { schemaStatements } from "./schema.js";
 
-export type QueryParams = Readonly<Record<string, string | number>>;
+export type QueryParams = Readonly<Record<string, string | number | readonly string[]>>;
 
 /**
  * The analytics store. One code path for both engines: `@clickhouse/client` talks to a
@@ -16,6 +16,8 @@ export interface AnalyticsStore {
   init(): Promise<void>;
   insert(table: string, rows: readonly Record<string, unknown>[]): Promise<void>;
   query<T>(sql: string, params: QueryParams): Promise<T[]>;
+  /** A statement without a result, such as INSERT … SELECT. */
+  command(sql: string, params: QueryParams): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -69,6 +71,13 @@ export const openAnalyticsStore = async (target: StoreTarget): Promise<Analytics
         return await rs.json<T>();
       } catch (e) {
         throw classify(e, "query");
+      }
+    },
+    async command(sql: string, params: QueryParams) {
+      try {
+        await client.command({ query: sql, query_params: params });
+      } catch (e) {
+        throw classify(e, "command");
       }
     },
     close: () => client.close(),

@@ -89,6 +89,7 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
         store: opened,
         maxRows: 50_000,
         maxDelayMs: 100,
+        rollupIntervalMs: 1000,
         report: (message, error) => say(error ? `${message}: ${(error as Error).message}` : message),
       });
       cleanup.push(() => writer.stop());

@@ -2,6 +2,7 @@ import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type { AnalyticsStore } from "../../infra/clickhouse/store.js";
 import { Signal } from "../core/signal.js";
 import { StoreError } from "../core/errors.js";
+import { RollupRefresher } from "./rollups.js";
 import type { ProjectionRows } from "./rows.js";
 
 export interface ProjectionWriter {
@@ -20,6 +21,8 @@ export interface WriterOptions {
   readonly maxRows: number;
   /** Longest a row waits for its insert; bounds how stale reports can be. */
   readonly maxDelayMs: number;
+  /** How often touched hours of the rollups are recomputed. */
+  readonly rollupIntervalMs: number;
   readonly report: (message: string, error?: unknown) => void;
 }
 
@@ -62,7 +65,15 @@ export const startProjectionWriter = async (o: WriterOptions): Promise<Projectio
     }
     for (const m of batch) m.ack();
     inserted += events.length + sessions.length;
+    rollups.touch(events, sessions);
   };
+
+  const rollups = new RollupRefresher(o.store);
+  let refreshing = Promise.resolve();
+  const refreshTimer = setInterval(() => {
+    if (rollups.pending === 0) return;
+    refreshing = refreshing.then(() => rollups.refresh()).catch((e: unknown) => o.report("rollup refresh failed; will retry", e));
+  }, o.rollupIntervalMs);
 
   const rowsIn = (m: JsMsg): number => Math.max(1, Math.round(m.data.length / 300));
   const loop = (async () => {
@@ -90,6 +101,9 @@ export const startProjectionWriter = async (o: WriterOptions): Promise<Projectio
       await messages.close();
       arrived.notify();
       await loop;
+      clearInterval(refreshTimer);
+      await refreshing;
+      if (rollups.pending > 0) await rollups.refresh().catch((e: unknown) => o.report("rollup refresh failed at stop", e));
     },
   };
 };

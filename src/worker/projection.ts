@@ -12,7 +12,7 @@ const urlParts = (raw: string): { hostname: string; path: string } => {
   }
 };
 
-export const eventRow = ({ event: e, sessionId, version }: PlacedEvent): Record<string, unknown> => ({
+export const eventRow = ({ event: e, sessionId, version, source, medium, channel }: PlacedEvent): Record<string, unknown> => ({
   site: e.site,
   event_id: e.id,
   visitor_id: e.visitor,
@@ -25,6 +25,9 @@ export const eventRow = ({ event: e, sessionId, version }: PlacedEvent): Record<
   referrer: e.referrer,
   props: JSON.stringify(e.props),
   user_id: e.userId ?? "",
+  source,
+  medium,
+  channel,
   browser: e.context?.browser ?? "",
   os: e.context?.os ?? "",
   device: e.context?.device ?? "",
@@ -69,6 +72,7 @@ export const tombstoneRow = (t: SessionTombstone): Record<string, unknown> => ({
   site: t.site,
   session_id: t.id,
   visitor_id: t.visitor,
+  start: chTime(t.start),
   version: t.version,
   is_deleted: 1,
 });

@@ -1,0 +1,53 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { eventually, postJson, startTestPulse, type TestPulse } from "../harness/pulse.js";
+
+let pulse: TestPulse;
+beforeAll(async () => {
+  pulse = await startTestPulse({ log: "jetstream" });
+});
+afterAll(() => pulse?.dispose());
+
+const MIN = 60_000;
+const T0 = Date.UTC(2026, 10, 20, 22, 0, 0);
+
+it("hourly rollups answer exactly what the deduplicated tables answer, after duplicates and late events", async () => {
+  // 30 visitors over three days, pages and referrers varied; sent shuffled, partly twice.
+  const events = [];
+  for (let v = 0; v < 30; v++) {
+    for (let k = 0; k < 8; k++) {
+      const minute = v * 97 + k * (k % 3 === 0 ? 40 : 7);
+      events.push({
+        id: `r${v}-${k}`,
+        visitor: `rv${v}`,
+        name: k % 4 === 3 ? "signup" : "pageview",
+        url: `https://a.example/p${(v + k) % 5}${k === 0 && v % 3 === 0 ? "?utm_source=mail&utm_medium=email" : ""}`,
+        referrer: k === 0 && v % 2 === 0 ? "https://www.google.com/" : "",
+        ts: T0 + minute * MIN,
+      });
+    }
+  }
+  const shuffled = [...events].sort((a, b) => ((a.id.length * 7919 + a.ts) % 13) - ((b.id.length * 7919 + b.ts) % 13));
+  for (let i = 0; i < shuffled.length; i += 17) expect((await postJson(`${pulse.url}/collect`, { site: "site-a", events: shuffled.slice(i, i + 17) })).status).toBe(202);
+  expect((await postJson(`${pulse.url}/collect`, { site: "site-a", events: events.slice(0, 40) })).status).toBe(202);
+
+  const store = pulse.store;
+  if (!store) throw new Error("the test process owns the store");
+  const db = store.database;
+  const q = <T>(sql: string) => store.query<T>(sql, { site: "site-a" });
+  const latest = (table: string) => `site = {site:String} AND (hour, gen) IN (SELECT hour, max(gen) FROM ${db}.${table} WHERE site = {site:String} GROUP BY hour)`;
+  const raw = async () => ({
+    byDay: await q(`SELECT toString(toDate(ts)) AS d, countIf(name = 'pageview') AS pv, uniqExact(visitor_id) AS vis FROM ${db}.events FINAL WHERE site = {site:String} AND is_bot = 0 GROUP BY d ORDER BY d`),
+    byChannel: await q(`SELECT channel, countIf(name = 'pageview') AS pv FROM ${db}.events FINAL WHERE site = {site:String} AND is_bot = 0 GROUP BY channel ORDER BY channel`),
+    sessions: await q(`SELECT toString(toDate(start)) AS d, count() AS s, countIf(engaged = 1) AS e, uniqExact(visitor_id) AS vis FROM ${db}.sessions FINAL WHERE site = {site:String} AND is_bot = 0 GROUP BY d ORDER BY d`),
+  });
+  const rolled = async () => ({
+    byDay: await q(`SELECT toString(toDate(hour)) AS d, sum(pageviews) AS pv, uniqExactMerge(visitors) AS vis FROM ${db}.rollup_events_hourly WHERE ${latest("rollup_events_hourly")} GROUP BY d ORDER BY d`),
+    byChannel: await q(`SELECT channel, sum(pageviews) AS pv FROM ${db}.rollup_events_hourly WHERE ${latest("rollup_events_hourly")} GROUP BY channel ORDER BY channel`),
+    sessions: await q(`SELECT toString(toDate(hour)) AS d, sum(sessions) AS s, sum(engaged_sessions) AS e, uniqExactMerge(visitors) AS vis FROM ${db}.rollup_sessions_hourly WHERE ${latest("rollup_sessions_hourly")} GROUP BY d ORDER BY d`),
+  });
+  await eventually(async () => Number((await q<{ n: string }>(`SELECT count() AS n FROM ${db}.events FINAL WHERE site = {site:String}`))[0]?.n), (n) => n === events.length);
+  const truth = await raw();
+  expect(truth.byDay.length).toBeGreaterThanOrEqual(3);
+  expect(truth.sessions.length).toBeGreaterThanOrEqual(3);
+  await eventually(rolled, (r) => JSON.stringify(r) === JSON.stringify(truth), 30_000);
+});
