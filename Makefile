@@ -45,5 +45,5 @@ clean: ## remove build output and local data
 	rm -rf dist .pulse-data
 
 .PHONY: bench
-bench: deps nats elasticsearch build ## load benchmark (about 15 min; BENCH_QUICK=1 about 3): ceilings, end-to-end rates, overload, profile; results in bench/results/
+bench: deps nats elasticsearch build ## load benchmark (about 9 min, at most 15; BENCH_QUICK=1 about 3-4): ceilings, end-to-end rates, overload, profile; results in bench/results/
 	node dist/bench/main.js

@@ -33,7 +33,10 @@ const runChild = <T>(sampler: ProcSampler, name: string, arg: unknown, timeoutMs
     // The window closes when the result line arrives, before the child's cleanup.
     let cpuPct: Readonly<Record<string, number>> | undefined;
     child.stdout.on("data", () => {
-      if (!cpuPct && out.includes("BENCH_RESULT ")) cpuPct = sampler.window(from, Date.now()).cpuPct;
+      if (!cpuPct && out.includes("BENCH_RESULT ")) {
+        const w = sampler.window(from, Date.now());
+        cpuPct = { ...w.cpuPct, other: w.otherCpuPct };
+      }
     });
     child.once("close", (code) => {
       clearTimeout(timer);
@@ -67,7 +70,8 @@ const uwsCeiling = async (cfg: BenchConfig, gen: LoadGenerator, sampler: ProcSam
     await gen.run({ ...spec, name: "uws warm-up", durationMs: 1_000 });
     const from = Date.now();
     const stats = await gen.run({ ...spec, name: "uws", durationMs: Math.max(cfg.ms.ceiling, 3_000) });
-    const cpuPct = sampler.window(from, Date.now()).cpuPct;
+    const w = sampler.window(from, Date.now());
+    const cpuPct = w.cpuPct;
     const seconds = stats.elapsedMs / 1000;
     return {
       id: "uws",
@@ -77,7 +81,7 @@ const uwsCeiling = async (cfg: BenchConfig, gen: LoadGenerator, sampler: ProcSam
       unit: "events/s",
       eventsPerSec: Math.round(stats.ackedEvents / seconds),
       core: true,
-      cpuPct: { server: cpuPct["part"] ?? 0, generator: cpuPct["generator"] ?? 0 },
+      cpuPct: { server: cpuPct["part"] ?? 0, generator: cpuPct["generator"] ?? 0, other: w.otherCpuPct },
       note: `${Math.round(stats.ackedRequests / seconds)} req/s, p50/p99 ${stats.latency.p50}/${stats.latency.p99} ms`,
     };
   } finally {
@@ -133,7 +137,7 @@ export const runCeilings = async (
   if (parts.includes("jetstream")) await attempt("jetstream", async () => {
     const sizes = cfg.quick ? [1, CORE_BATCH] : [1, 16, CORE_BATCH, 256];
     const { result: r, cpuPct } = await runChild<JetStreamCeiling>(sampler, "jetstream", { durationMs: cfg.ms.ceiling, sizes }, 300_000);
-    const cpu = { "node+nats": cpuPct["part"] ?? 0 };
+    const cpu = { "node+nats": cpuPct["part"] ?? 0, other: cpuPct["other"] ?? 0 };
     for (const b of r.batched)
       show({
         id: `jetstream-batch-${b.eventsPerMessage}`,
@@ -192,7 +196,7 @@ export const runCeilings = async (
         unit: "events/s",
         eventsPerSec: i.rowsPerSec,
         core: i.rowsPerInsert === largest,
-        cpuPct: { chdb: cpuPct["part"] ?? 0 },
+        cpuPct: { chdb: cpuPct["part"] ?? 0, other: cpuPct["other"] ?? 0 },
         note: `${i.insertsPerSec} inserts/s`,
       });
   });
@@ -206,7 +210,7 @@ export const runCeilings = async (
         { url: es.url, namespace: `benchceil${Date.now().toString(36)}`, durationMs: Math.max(cfg.ms.ceiling, 3_000), eventsPerBulk: 2_000, concurrency: 2 },
         300_000,
       );
-      const cpu = { node: cpuPct["part"] ?? 0, elasticsearch: cpuPct["elasticsearch"] ?? 0 };
+      const cpu = { node: cpuPct["part"] ?? 0, elasticsearch: cpuPct["elasticsearch"] ?? 0, other: cpuPct["other"] ?? 0 };
       show({
         id: "es-bulk",
         part: "elasticsearch",

@@ -159,13 +159,20 @@ export const comparison = (now: BenchResults, previous: BenchResults | undefined
   return `Previous run: ${previous.startedAt} (${previous.quick ? "quick" : "full"}, commit ${previous.machine.commit}).\n\n` + table(["metric", "previous", "this run", "change"], rows);
 };
 
+/** Says how much other work ran on the machine, and in which phases it was heavy. */
+const otherLoadLine = (r: BenchResults): string => {
+  const heavy = r.variants.flatMap((v) => v.phases.filter((p) => p.procs.otherCpuPct >= 30).map((p) => `${v.name} ${p.name} (${Math.round(p.procs.otherCpuPct)}%)`));
+  const all = r.variants.reduce((a, v) => a + v.phases.length, 0);
+  return heavy.length === 0
+    ? `Other load on the machine: a median ${r.otherLoadPct}% of a core during the phases.`
+    : `**Other load was present** in ${heavy.length} of ${all} phases (processes outside the bench using 30% of a core or more; median over all phases ${r.otherLoadPct}%): ${heavy.join(", ")}. Figures of those phases are lower and noisier.`;
+};
+
 export const renderMarkdown = (r: BenchResults, previous: BenchResults | undefined): string => {
   const parts = [
     `Run of ${r.startedAt} (${r.quick ? "BENCH_QUICK=1, short phases: figures are rough" : "full"}), ${Math.round(r.durationS)} s in all.`,
     `Machine: ${machineLine(r)}. The load generator runs on the same machine.`,
-    r.otherLoadPct >= 10
-      ? `**Other load was present**: processes outside the bench used a median ${r.otherLoadPct}% of a core during the phases (see "other" in the CPU column).`
-      : `Other load on the machine: a median ${r.otherLoadPct}% of a core during the phases.`,
+    otherLoadLine(r),
     ...r.notes.map((n) => `Note: ${n}`),
     "### Goals",
     table(["goal", "target", "measured", "met"], r.goals.map((g) => [g.text, g.target, g.value, yes(g.met)])),
