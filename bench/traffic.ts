@@ -1,3 +1,5 @@
+import { rng } from "./load/model.js";
+
 /**
  * Synthetic visitors for the demo and the benchmarks: sessions of a few page views
  * with referrers, spread over past days, sent the way a tracker would send them.
@@ -24,18 +26,6 @@ export interface TrafficResult {
 const BROWSER_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
 const PAGES = ["/", "/pricing", "/docs", "/docs/install", "/blog", "/blog/launch", "/about", "/signup"];
 const REFERRERS = ["", "", "https://www.google.com/", "https://news.ycombinator.com/", "https://twitter.com/", "https://duckduckgo.com/"];
-
-// mulberry32: small, fast and good enough to vary synthetic traffic.
-const rng = (seed: number): (() => number) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
 
 interface Beacon {
   readonly id: string;

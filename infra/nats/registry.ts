@@ -39,6 +39,9 @@ export class SiteRegistry {
   private readonly tokens = new Map<string, TokenRecord>();
   private readonly salts = new Map<string, string>();
   private stopWatch: (() => void) | undefined;
+  private byMeasurementId = new Map<string, SiteRecord>();
+  private sitesVersion = 0;
+  private indexedVersion = -1;
 
   private constructor(private readonly kv: KV) {}
 
@@ -59,6 +62,7 @@ export class SiteRegistry {
         const id = rest.join(".");
         const gone = e.operation !== "PUT";
         const table = kind === "site" ? this.sites : kind === "token" ? this.tokens : kind === "salt" ? this.salts : undefined;
+        if (kind === "site") this.sitesVersion++;
         if (table && gone) table.delete(id);
         else if (kind === "site") this.sites.set(id, e.json<SiteRecord>());
         else if (kind === "token") this.tokens.set(id, e.json<TokenRecord>());
@@ -86,12 +90,17 @@ export class SiteRegistry {
 
   /** The site a GA4 measurement id writes to, if its api_secret matches. */
   siteForGa4(measurementId: string, apiSecret: string): SiteRecord | undefined {
-    const s = [...this.sites.values()].find((x) => x.measurementId === measurementId);
+    const s = this.siteForMeasurementId(measurementId);
     return s && sameHash(s.ingestSecretHash, sha256(apiSecret)) ? s : undefined;
   }
 
   siteForMeasurementId(measurementId: string): SiteRecord | undefined {
-    return [...this.sites.values()].find((x) => x.measurementId === measurementId);
+    // Asked on every GA4 and gtag request: an index, rebuilt only after the sites change.
+    if (this.sitesVersion !== this.indexedVersion) {
+      this.byMeasurementId = new Map([...this.sites.values()].filter((x) => x.measurementId).map((x) => [x.measurementId, x]));
+      this.indexedVersion = this.sitesVersion;
+    }
+    return this.byMeasurementId.get(measurementId);
   }
 
   /** Creates a site and returns its ingest secret, which is not kept in clear anywhere. */
@@ -99,6 +108,7 @@ export class SiteRegistry {
     const ingestSecret = randomBytes(18).toString("base64url");
     const site: SiteRecord = { ...input, ingestSecretHash: sha256(ingestSecret), created: new Date().toISOString() };
     await this.kv.create(`site.${site.id}`, encoder.encode(JSON.stringify(site)));
+    this.sitesVersion++;
     this.sites.set(site.id, site);
     return { site, ingestSecret };
   }
@@ -107,6 +117,7 @@ export class SiteRegistry {
   async ensureSite(site: SiteRecord): Promise<void> {
     if (this.sites.has(site.id)) return;
     await this.kv.create(`site.${site.id}`, encoder.encode(JSON.stringify(site))).catch(() => undefined);
+    this.sitesVersion++;
     this.sites.set(site.id, this.sites.get(site.id) ?? site);
   }
 
@@ -116,6 +127,7 @@ export class SiteRegistry {
     const ingestSecret = randomBytes(18).toString("base64url");
     const next = { ...site, ingestSecretHash: sha256(ingestSecret) };
     await this.kv.put(`site.${id}`, encoder.encode(JSON.stringify(next)));
+    this.sitesVersion++;
     this.sites.set(id, next);
     return ingestSecret;
   }
@@ -123,6 +135,7 @@ export class SiteRegistry {
   async removeSite(id: string): Promise<boolean> {
     if (!this.sites.has(id)) return false;
     await this.kv.delete(`site.${id}`);
+    this.sitesVersion++;
     this.sites.delete(id);
     return true;
   }

@@ -74,6 +74,10 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
     cleanup.push(() => log.close());
     say(`event log: ${log.backend}${config.elasticsearchUrl ? ` at ${config.elasticsearchUrl}` : ""}`);
 
+    // One watched copy of the registry per process, shared by the roles that read it.
+    const registry = await SiteRegistry.open(nc, names.registryBucket);
+    cleanup.push(async () => registry.close());
+
     let store: AnalyticsStore | undefined;
     if (has("store")) {
       const { openAnalyticsStore } = await import("../../infra/clickhouse/store.js");
@@ -104,8 +108,6 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
         await leaseConnection.drain();
       });
       const leases = await PartitionLeases.open(leaseConnection, names.leaseBucket, workerId, config.partitions, config.leaseTtlMs);
-      const workerRegistry = await SiteRegistry.open(nc, names.registryBucket);
-      cleanup.push(async () => workerRegistry.close());
       const keyEvents = new Set(config.keyEvents);
       const started = await startWorker({
         js,
@@ -116,7 +118,7 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
         log,
         sink: jetstreamProjectionSink(js, names.projectionSubject),
         // A site's own session timeout from the registry, else the configured one.
-        rules: (site) => ({ timeoutMs: workerRegistry.site(site)?.sessionTimeoutMs ?? config.sessionTimeoutMs, retainMs: 24 * 3_600_000, keyEvents }),
+        rules: (site) => ({ timeoutMs: registry.site(site)?.sessionTimeoutMs ?? config.sessionTimeoutMs, retainMs: 24 * 3_600_000, keyEvents }),
         hydrateLookbackMs: 24 * 3_600_000,
         passivation: {
           idleMs: config.passivateAfterMs,
@@ -149,8 +151,6 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
       batcher = edgeBatcher;
       const backlog = watchBacklog(jsm, names.ingestStream, 250, (e) => say(`reading the ingest backlog failed: ${(e as Error).message}`));
       cleanup.push(async () => backlog.stop());
-      const registry = await SiteRegistry.open(nc, names.registryBucket);
-      cleanup.push(async () => registry.close());
       // Sites and GA4 streams named in the configuration are registered if they are not yet.
       const created = new Date().toISOString();
       for (const id of config.sites) {

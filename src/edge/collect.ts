@@ -1,5 +1,6 @@
 import type { HttpRequest, HttpResponse } from "uWebSockets.js";
 import { InvalidInput, Unavailable } from "../core/errors.js";
+import type { PulseEvent } from "../core/event.js";
 import { hostOf } from "../core/url.js";
 import { CLIENT_HINT_HEADERS, type ClientHints } from "../enrich/user-agent.js";
 import type { MicroBatcher, Receipt } from "./batcher.js";
@@ -99,14 +100,14 @@ export const ingestRoute =
 
 /** Keeps the events from pages on the site's allowed hostnames; the others are rejected with the reason. */
 const onAllowedHosts = (batch: ParsedBatch, allowed: (site: string, host: string) => boolean): ParsedBatch => {
-  const accepted = batch.accepted.filter((e) => allowed(e.site, hostOf(e.url)));
-  if (accepted.length === batch.accepted.length) return batch;
-  const refused = batch.accepted.filter((e) => !allowed(e.site, hostOf(e.url)));
-  return {
-    site: batch.site,
-    accepted,
-    rejected: [...batch.rejected, ...refused.map((e) => ({ index: -1, code: "hostname_not_allowed", message: `site "${e.site}" does not take events from ${hostOf(e.url) || "that url"}` }))],
-  };
+  const accepted: PulseEvent[] = [];
+  const rejected = [...batch.rejected];
+  for (const e of batch.accepted) {
+    const host = hostOf(e.url);
+    if (allowed(e.site, host)) accepted.push(e);
+    else rejected.push({ index: -1, code: "hostname_not_allowed", message: `site "${e.site}" does not take events from ${host || "that url"}` });
+  }
+  return accepted.length === batch.accepted.length ? batch : { site: batch.site, accepted, rejected };
 };
 
 export const requireBody = (body: Buffer): Buffer => {

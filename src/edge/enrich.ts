@@ -29,7 +29,8 @@ export const createEnricher = (geo: GeoLookup): Enricher => {
     const accepted: PulseEvent[] = [];
     const rejected = [...batch.rejected];
     batch.accepted.forEach((e, index) => {
-      if (e.referrer && isReferrerSpam(hostOf(e.referrer))) rejected.push({ index, code: "referrer_spam", message: `referrer ${hostOf(e.referrer)} is on the spam list` });
+      const referrerHost = e.referrer ? hostOf(e.referrer) : "";
+      if (referrerHost && isReferrerSpam(referrerHost)) rejected.push({ index, code: "referrer_spam", message: `referrer ${referrerHost} is on the spam list` });
       else accepted.push({ ...e, context });
     });
     return { site: batch.site, accepted, rejected };

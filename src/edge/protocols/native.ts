@@ -1,6 +1,7 @@
 import type { EventProps, PulseEvent } from "../../core/event.js";
 import { InvalidInput } from "../../core/errors.js";
-import { stableId } from "../../core/hash.js";
+import { derivedEventId } from "./common.js";
+import { derivedVisitor } from "./visitor.js";
 
 /** What the edge knows about a request besides its body. */
 export interface RequestContext {
@@ -110,7 +111,7 @@ const parseEvent = (o: unknown, index: number, site: string, ctx: RequestContext
   const visitor =
     optionalString(o, "visitor", 128) ||
     // No client id: a salted hash of who is calling. The salt changes daily, so it cannot follow a person across days.
-    stableId("v", ctx.visitorSalt, new Date(ctx.receivedAt).toISOString().slice(0, 10), site, ctx.ip, ctx.userAgent);
+    derivedVisitor(site, ctx);
   const props = parseProps(o);
   const userId = optionalString(o, "user_id", 256);
   const seq = ctx.nextSeq();
@@ -118,7 +119,7 @@ const parseEvent = (o: unknown, index: number, site: string, ctx: RequestContext
   const id =
     optionalString(o, "id", 128) ||
     // With a client time the derived id repeats when the same request is retried, so a retry is not counted twice.
-    (clientTs === undefined ? stableId("e", site, visitor, name, url, ts, seq) : stableId("e", site, visitor, name, url, ts, index));
+    derivedEventId(site, visitor, name, url, ts, clientTs !== undefined, index, seq);
   return { id, site, visitor, name, ts, seq, receivedAt: ctx.receivedAt, url, referrer, props, ...(userId ? { userId } : {}) };
 };
 
