@@ -24,6 +24,8 @@ export interface WriterOptions {
   /** How often touched hours of the rollups are recomputed. */
   readonly rollupIntervalMs: number;
   readonly report: (message: string, error?: unknown) => void;
+  /** Told after each successful insert which sites it wrote, for live subscriptions. */
+  readonly onFlushed?: (sites: ReadonlySet<string>) => void;
 }
 
 const decoder = new TextDecoder();
@@ -65,6 +67,7 @@ export const startProjectionWriter = async (o: WriterOptions): Promise<Projectio
     }
     for (const m of batch) m.ack();
     inserted += events.length + sessions.length;
+    if (o.onFlushed) o.onFlushed(new Set([...events, ...sessions].map((r) => String(r["site"]))));
     rollups.touch(events, sessions);
   };
 
