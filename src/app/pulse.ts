@@ -90,7 +90,7 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
       cleanup.push(() => opened.close());
       say(`analytics store: ${opened.engine}${config.clickhouseUrl ? ` at ${config.clickhouseUrl}` : ` in ${join(config.dataDir, "chdb")}`}`);
       // Live subscriptions are served where the store is: its writer says which sites each insert touched.
-      const storeLive = liveQueries(readQueueStates(jsm, names), 100, (message, error) => say(`${message}: ${(error as Error).message}`));
+      const storeLive = liveQueries(readQueueStates(jsm, names), { intervalMs: 100, minGapMs: 25 }, (message, error) => say(`${message}: ${(error as Error).message}`));
       live = storeLive;
       cleanup.push(async () => storeLive.stop());
       const writer = await startProjectionWriter({
@@ -102,7 +102,7 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
         maxDelayMs: 100,
         rollupIntervalMs: 1000,
         report: (message, error) => say(error ? `${message}: ${(error as Error).message}` : message),
-        onFlushed: (sites) => storeLive.flushed(sites),
+        live: storeLive,
       });
       cleanup.push(() => writer.stop());
     }

@@ -4,15 +4,17 @@ import { WatermarkPipeline, type QueueState } from "./watermark.js";
 export type ReadQueues = () => Promise<{ readonly ingest: QueueState; readonly projection: QueueState }>;
 
 export interface LiveWatcher {
-  /** A store flush wrote rows of the watched site at `at`. */
+  /** A store flush wrote rows of the watched site, all from projection messages that had arrived by `at`. */
   flushed(at: number): void;
   /** The watermark moved forward. */
   advanced(): void;
 }
 
 export interface LiveQueries {
-  /** Called by the store writer after each successful insert, with the sites it wrote. */
-  flushed(sites: ReadonlySet<string>): void;
+  /** Called by the store writer for each projection message it receives. */
+  arrived(): void;
+  /** Called by the store writer after each successful insert, with the sites it wrote and when its newest message had arrived. */
+  flushed(sites: ReadonlySet<string>, arrivedBy: number): void;
   /** Follows one site; returns the function that stops following. */
   watch(site: string, watcher: LiveWatcher): () => void;
   /** The current watermark (ms since the epoch), undefined until the first one is known. */
@@ -22,10 +24,23 @@ export interface LiveQueries {
 
 /**
  * The in-process link from the store writer to live subscriptions, in the process that owns the
- * store. It polls the two work-queue streams for the watermark only while someone watches: every
- * `intervalMs`, and at once after a flush, since a flush is what usually completes a snapshot.
+ * store. It reads the two work-queue streams for the watermark only while someone watches: every
+ * `intervalMs`, and sooner (but at most once per `minGapMs`) when a projection message arrives,
+ * so a snapshot falls between that arrival and the insert that follows, and after an insert,
+ * which is what usually completes snapshots.
+ *
+ * Why a subscription may wait for the watermark to reach `arrivedBy`: a projection message is
+ * published by a worker only after its ingest batch was stored and then logged, so it reaches the
+ * writer after the edge had the PubAck that lets it answer 202. A watermark at or past the
+ * arrival is thus past the 202 of every event in the insert (across machines, as far as their
+ * clocks agree).
  */
-export const liveQueries = (read: ReadQueues, intervalMs: number, report: (message: string, error: unknown) => void, now: () => number = Date.now): LiveQueries => {
+export const liveQueries = (
+  read: ReadQueues,
+  timing: { readonly intervalMs: number; readonly minGapMs: number },
+  report: (message: string, error: unknown) => void,
+  now: () => number = Date.now,
+): LiveQueries => {
   const bySite = new Map<string, Set<LiveWatcher>>();
   const pipeline = new WatermarkPipeline();
   let watchers = 0;
@@ -33,6 +48,7 @@ export const liveQueries = (read: ReadQueues, intervalMs: number, report: (messa
   let again = false;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
+  let lastStart = Number.NEGATIVE_INFINITY;
 
   const poll = async (): Promise<void> => {
     const before = pipeline.watermark;
@@ -46,32 +62,43 @@ export const liveQueries = (read: ReadQueues, intervalMs: number, report: (messa
     if (pipeline.watermark !== before) for (const set of [...bySite.values()]) for (const w of [...set]) w.advanced();
   };
 
+  const schedule = (ms: number): void => {
+    clearTimeout(timer);
+    timer = setTimeout(poke, ms);
+  };
+
   const poke = (): void => {
     if (stopped || watchers === 0) return;
     if (polling) {
       again = true;
       return;
     }
+    const wait = lastStart + timing.minGapMs - now();
+    if (wait > 0) {
+      schedule(wait);
+      return;
+    }
     clearTimeout(timer);
     polling = true;
+    lastStart = now();
     void poll().finally(() => {
       polling = false;
       if (again) {
         again = false;
         poke();
-      } else if (!stopped && watchers > 0) timer = setTimeout(poke, intervalMs);
+      } else if (!stopped && watchers > 0) schedule(timing.intervalMs);
     });
   };
 
   return {
-    flushed(sites) {
-      const at = now();
+    arrived: poke,
+    flushed(sites, arrivedBy) {
       let touched = false;
       for (const site of sites) {
         const set = bySite.get(site);
         if (!set) continue;
         touched = true;
-        for (const w of [...set]) w.flushed(at);
+        for (const w of [...set]) w.flushed(arrivedBy);
       }
       if (touched) poke();
     },

@@ -25,14 +25,15 @@ it("tells a flush only to the watchers of the sites it wrote, and reads the queu
       reads++;
       return { ingest: empty(5), projection: empty(7) };
     },
-    60_000,
+    { intervalMs: 60_000, minGapMs: 50 },
     (m) => {
       throw new Error(m);
     },
     () => clock,
   );
   try {
-    live.flushed(new Set(["a"]));
+    live.flushed(new Set(["a"]), 900);
+    live.arrived();
     await settle();
     expect(reads).toBe(0);
     expect(live.watermark()).toBeUndefined();
@@ -48,21 +49,32 @@ it("tells a flush only to the watchers of the sites it wrote, and reads the queu
     expect(a.advances).toBe(1);
 
     clock = 2000;
-    live.flushed(new Set(["b", "c"]));
+    live.flushed(new Set(["b", "c"]), 1990);
     await settle();
     expect(a.flushes).toEqual([]);
-    expect(b.flushes).toEqual([2000]);
+    expect(b.flushes).toEqual([1990]);
     // A flush someone watches leads to a reading at once, not after the 60 s interval.
     expect(reads).toBe(2);
     expect(live.watermark()).toBe(2000);
 
     clock = 3000;
-    live.flushed(new Set(["c"]));
+    live.flushed(new Set(["c"]), 2990);
     await settle();
     expect(reads).toBe(2);
 
+    // An arriving projection message leads to a reading too, but at most one per 50 ms of the clock.
+    live.arrived();
+    await settle();
+    expect(reads).toBe(3);
+    live.arrived();
+    await settle();
+    expect(reads).toBe(3);
+    clock = 3100;
+    await new Promise((r) => setTimeout(r, 80));
+    expect(reads).toBe(4);
+
     stopA();
-    live.flushed(new Set(["a"]));
+    live.flushed(new Set(["a"]), 3090);
     await settle();
     expect(a.flushes).toEqual([]);
   } finally {
