@@ -44,6 +44,7 @@ interface Answer {
 }
 
 const main = async (): Promise<void> => {
+  const machine = machineInfo(undefined);
   const dataDir = await mkdtemp(join(tmpdir(), "pulse-bench-live-"));
   const namespace = "benchlive";
   const pulse = await startPulse({ env: { PULSE_DATA_DIR: dataDir, PULSE_SITES: [SITE, ...BACKGROUND].join(","), PULSE_NAMESPACE: namespace } });
@@ -159,7 +160,6 @@ const main = async (): Promise<void> => {
     const marks = answers.map((a) => a.watermark);
     const updates = answers.slice(1);
     const monotonic = marks.every((w, i) => i === 0 || w >= (marks[i - 1] as number));
-    const machine = machineInfo(undefined);
     const result = {
       when: new Date().toISOString(),
       commit: machine.commit,

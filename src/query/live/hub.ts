@@ -49,6 +49,7 @@ export const liveQueries = (
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let lastStart = Number.NEGATIVE_INFINITY;
+  let failing = false;
 
   const poll = async (): Promise<void> => {
     const before = pipeline.watermark;
@@ -56,8 +57,11 @@ export const liveQueries = (
       const at = now();
       const q = await read();
       pipeline.observe(at, q.ingest, q.projection);
+      failing = false;
     } catch (e) {
-      report("reading stream progress for the watermark failed", e);
+      // Once per outage, not every 100 ms; nothing at shutdown, when the connection goes first.
+      if (!failing && !stopped) report("reading stream progress for the watermark failed; the watermark waits", e);
+      failing = true;
     }
     if (pipeline.watermark !== before) for (const set of [...bySite.values()]) for (const w of [...set]) w.advanced();
   };
