@@ -19,6 +19,8 @@ import { SiteRateLimiter } from "../edge/rate-limit.js";
 import { startEdge } from "../edge/server.js";
 import { jetstreamProjectionSink } from "../projection/sink.js";
 import { startProjectionWriter } from "../projection/writer.js";
+import { liveQueries, type LiveQueries } from "../query/live/hub.js";
+import { readQueueStates } from "../../infra/nats/queue-state.js";
 import { queryService, unavailableQueries } from "../query/service.js";
 import { startWorker, type Worker } from "../worker/worker.js";
 
@@ -79,6 +81,7 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
     cleanup.push(async () => registry.close());
 
     let store: AnalyticsStore | undefined;
+    let live: LiveQueries | undefined;
     if (has("store")) {
       const { openAnalyticsStore } = await import("../../infra/clickhouse/store.js");
       const opened = await openAnalyticsStore({ url: config.clickhouseUrl, chdbPath: join(config.dataDir, "chdb"), database: config.namespace });
@@ -86,6 +89,10 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
       await opened.init();
       cleanup.push(() => opened.close());
       say(`analytics store: ${opened.engine}${config.clickhouseUrl ? ` at ${config.clickhouseUrl}` : ` in ${join(config.dataDir, "chdb")}`}`);
+      // Live subscriptions are served where the store is: its writer says which sites each insert touched.
+      const storeLive = liveQueries(readQueueStates(jsm, names), { intervalMs: 100, minGapMs: 25 }, (message, error) => say(`${message}: ${(error as Error).message}`));
+      live = storeLive;
+      cleanup.push(async () => storeLive.stop());
       const writer = await startProjectionWriter({
         js,
         stream: names.projectionStream,
@@ -95,6 +102,7 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
         maxDelayMs: 100,
         rollupIntervalMs: 1000,
         report: (message, error) => say(error ? `${message}: ${(error as Error).message}` : message),
+        live: storeLive,
       });
       cleanup.push(() => writer.stop());
     }
@@ -192,6 +200,8 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
         maxBacklog: config.maxIngestBacklog,
         isReady: () => !draining && !nc.isClosed(),
         queries: store ? queryService(store, (s) => registry.site(s) !== undefined) : unavailableQueries,
+        live,
+        maxQueriesPerToken: config.maxQueriesPerToken,
         sites: config.sites,
       });
       cleanup.push(async () => {

@@ -28,6 +28,7 @@ export interface PulseConfig {
   readonly leaseTtlMs: number;
   readonly passivateAfterMs: number;
   readonly maxLiveVisitors: number;
+  readonly maxQueriesPerToken: number;
   readonly visitorSalt: string;
   readonly namespace: string;
 }
@@ -55,6 +56,7 @@ export const ENV_DOC: readonly (readonly [string, string, string])[] = [
   ["PULSE_LEASE_TTL", "6s", "a worker that stops heartbeating loses its partitions after this long"],
   ["PULSE_PASSIVATE_AFTER", "60s", "a visitor's actor idle this long is stopped and kept as a compact snapshot"],
   ["PULSE_MAX_LIVE_VISITORS", "20000", "live visitor actors per worker beyond which the least recent are passivated"],
+  ["PULSE_MAX_QUERIES_PER_TOKEN", "16", "queries running plus live subscriptions one query token may have at once, over /ws and HTTP; beyond it, too_many_queries"],
   ["PULSE_VISITOR_SALT", "(a random salt per UTC day, kept 48 h)", "fixed salt of derived visitor ids, for tests; unset: daily salts shared through NATS KV"],
   ["PULSE_NAMESPACE", "pulse", "prefix of streams, subjects, indices and tables"],
 ];
@@ -137,6 +139,7 @@ export const loadConfig = (env: Env = process.env): PulseConfig => {
     leaseTtlMs,
     passivateAfterMs: parseDuration(env["PULSE_PASSIVATE_AFTER"] || "60s", "PULSE_PASSIVATE_AFTER"),
     maxLiveVisitors: int(env, "PULSE_MAX_LIVE_VISITORS", 20_000),
+    maxQueriesPerToken: int(env, "PULSE_MAX_QUERIES_PER_TOKEN", 16),
     visitorSalt: env["PULSE_VISITOR_SALT"] ?? "",
     namespace,
   };

@@ -40,6 +40,7 @@ describe("loadConfig defaults", () => {
       leaseTtlMs: 6000,
       passivateAfterMs: 60_000,
       maxLiveVisitors: 20_000,
+      maxQueriesPerToken: 16,
       visitorSalt: "",
       namespace: "pulse",
     });
@@ -93,6 +94,7 @@ describe("loadConfig defaults", () => {
       "PULSE_LEASE_TTL",
       "PULSE_PASSIVATE_AFTER",
       "PULSE_MAX_LIVE_VISITORS",
+      "PULSE_MAX_QUERIES_PER_TOKEN",
       "PULSE_VISITOR_SALT",
       "PULSE_NAMESPACE",
     ]);
@@ -124,6 +126,7 @@ describe("loadConfig values", () => {
       PULSE_LEASE_TTL: "3s",
       PULSE_PASSIVATE_AFTER: "5s",
       PULSE_MAX_LIVE_VISITORS: "10",
+      PULSE_MAX_QUERIES_PER_TOKEN: "3",
       PULSE_VISITOR_SALT: "pepper",
       PULSE_NAMESPACE: "pulse_test_1",
     });
@@ -150,6 +153,7 @@ describe("loadConfig values", () => {
       leaseTtlMs: 3000,
       passivateAfterMs: 5000,
       maxLiveVisitors: 10,
+      maxQueriesPerToken: 3,
       visitorSalt: "pepper",
       namespace: "pulse_test_1",
     });
@@ -182,6 +186,7 @@ describe("loadConfig errors name the variable", () => {
     ["PULSE_BATCH_MAX_DELAY_MS", "2ms"],
     ["PULSE_MAX_PENDING_EVENTS", "0"],
     ["PULSE_MAX_PENDING_EVENTS", "Infinity"],
+    ["PULSE_MAX_QUERIES_PER_TOKEN", "0"],
     ["PULSE_NATS_URL", "not a url"],
     ["PULSE_NATS_URL", "127.0.0.1:4222"],
     ["PULSE_ELASTICSEARCH_URL", "http//es:9200"],

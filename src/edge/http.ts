@@ -1,5 +1,5 @@
 import type { HttpResponse } from "uWebSockets.js";
-import { InvalidInput, Unavailable } from "../core/errors.js";
+import { InvalidInput, StoreError, Unavailable } from "../core/errors.js";
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {
   200: "200 OK",
@@ -49,11 +49,17 @@ export const sendNoContent = (reply: Reply): void => {
   reply.aborted = true;
 };
 
+// Limits on the caller, not on Pulse: 429 rather than 503.
+const TOO_MANY: ReadonlySet<string> = new Set(["rate_limited", "too_many_queries"]);
+
 /** The one place where errors become HTTP statuses. */
 export const sendError = (reply: Reply, e: unknown): void => {
   if (e instanceof InvalidInput) sendJson(reply, e.status, { error: { code: e.code, message: e.message } });
   else if (e instanceof Unavailable)
-    sendJson(reply, e.code === "rate_limited" ? 429 : 503, { error: { code: e.code, message: e.message } }, [["Retry-After", String(e.retryAfterSeconds)]]);
+    sendJson(reply, TOO_MANY.has(e.code) ? 429 : 503, { error: { code: e.code, message: e.message } }, [["Retry-After", String(e.retryAfterSeconds)]]);
+  // Store errors reaching the edge come from reports, whose messages quote no SQL (see QueryService).
+  else if (e instanceof StoreError && e.retryable) sendJson(reply, 503, { error: { code: "unavailable", message: e.message } }, [["Retry-After", "1"]]);
+  else if (e instanceof StoreError) sendJson(reply, 500, { error: { code: "query_failed", message: e.message } });
   else sendJson(reply, 500, { error: { code: "internal", message: "internal error" } });
 };
 

@@ -1,5 +1,7 @@
 import uWS from "uWebSockets.js";
 import { ConfigError } from "../core/errors.js";
+import type { LiveQueries } from "../query/live/hub.js";
+import { QueryLimits } from "../query/limits.js";
 import type { QueryService } from "../query/service.js";
 import { ingest, ingestRoute, type CollectDeps } from "./collect.js";
 import { CORS_HEADERS, sendJson } from "./http.js";
@@ -8,12 +10,16 @@ import { ga4Protocol, gtagProtocol, nativeProtocol, plausibleProtocol, type Ga4S
 import { handleTrackerScript } from "./tracker/serve.js";
 import { validateGa4 } from "./protocols/ga4.js";
 import { readBody, sendError } from "./http.js";
+import { reportRoute } from "./reports.js";
 import { queryWebSocket, type TokenCheck } from "./ws.js";
 
 export interface EdgeOptions extends CollectDeps {
   readonly host: string;
   readonly port: number;
   readonly queries: QueryService;
+  /** Present where this process serves queries, i.e. owns the analytics store. */
+  readonly live: LiveQueries | undefined;
+  readonly maxQueriesPerToken: number;
   readonly isReady: () => boolean;
   /** Shown on the home page. */
   readonly sites: readonly string[];
@@ -31,7 +37,9 @@ export interface Edge {
 }
 
 export const startEdge = (opts: EdgeOptions): Promise<Edge> => {
-  const querySockets = queryWebSocket(opts.queries, opts.tokenSites, async (body, client) => {
+  const limits = new QueryLimits(opts.maxQueriesPerToken);
+  const reports = { service: opts.queries, limits, tokenSites: opts.tokenSites, serves: opts.live !== undefined };
+  const querySockets = queryWebSocket({ service: opts.queries, live: opts.live, limits }, opts.tokenSites, async (body, client) => {
     const { parsed } = await ingest(opts, nativeProtocol, body, { ...client, query: new URLSearchParams() });
     return { accepted: parsed.accepted.length, ids: parsed.accepted.map((e) => e.id), rejected: parsed.rejected };
   });
@@ -72,6 +80,8 @@ export const startEdge = (opts: EdgeOptions): Promise<Edge> => {
     .post("/g/collect", ingestRoute(opts, gtagProtocol(opts.ga4Streams)))
     .post("/api/event", ingestRoute(opts, plausibleProtocol))
     .get("/pulse.js", handleTrackerScript())
+    .post("/api/v1/reports:run", reportRoute(reports, "standard"))
+    .post("/api/v1/reports:runRealtime", reportRoute(reports, "realtime"))
     .ws("/ws", querySockets.behavior)
     .any("/*", (res, req) => {
       const path = req.getUrl();

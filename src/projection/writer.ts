@@ -24,6 +24,14 @@ export interface WriterOptions {
   /** How often touched hours of the rollups are recomputed. */
   readonly rollupIntervalMs: number;
   readonly report: (message: string, error?: unknown) => void;
+  /** Told of each arriving message, and after each successful insert which sites it wrote (see LiveQueries). */
+  readonly live?: WriterListener;
+}
+
+export interface WriterListener {
+  arrived(): void;
+  /** `arrivedBy`: when the newest message of the insert had arrived, or later. */
+  flushed(sites: ReadonlySet<string>, arrivedBy: number): void;
 }
 
 const decoder = new TextDecoder();
@@ -39,15 +47,19 @@ export const startProjectionWriter = async (o: WriterOptions): Promise<Projectio
   const arrived = new Signal();
   let running = true;
   let inserted = 0;
+  let lastArrival = 0;
   const messages = await consumer.consume({
     max_messages: 2000,
     callback: (m) => {
       buffer.push(m);
+      lastArrival = Date.now();
+      o.live?.arrived();
       arrived.notify();
     },
   });
 
   const flush = async (batch: JsMsg[]): Promise<void> => {
+    const arrivedBy = lastArrival;
     const events: Record<string, unknown>[] = [];
     const sessions: Record<string, unknown>[] = [];
     for (const m of batch) {
@@ -65,6 +77,7 @@ export const startProjectionWriter = async (o: WriterOptions): Promise<Projectio
     }
     for (const m of batch) m.ack();
     inserted += events.length + sessions.length;
+    o.live?.flushed(new Set([...events, ...sessions].map((r) => String(r["site"]))), arrivedBy);
     rollups.touch(events, sessions);
   };
 

@@ -4,13 +4,22 @@ import { parseReportSpec, type ReportSpec } from "./report.js";
 /** What a client may send on `/ws`. Documented in docs/websocket-protocol.md. */
 export type ClientMessage =
   | { readonly op: "query"; readonly id: string; readonly query: ReportSpec }
-  | { readonly op: "cancel"; readonly id: string }
+  | { readonly op: "subscribe"; readonly id: string; readonly query: ReportSpec }
+  | { readonly op: "cancel" | "unsubscribe"; readonly id: string }
   | { readonly op: "track"; readonly id: string; readonly body: unknown };
 
 /** What the server sends; every message carries the id of the request it answers. */
 export type ServerMessage =
   | { readonly id: string; readonly type: "rows"; readonly columns: readonly string[]; readonly rows: readonly Record<string, string | number>[] }
-  | { readonly id: string; readonly type: "done"; readonly rowCount: number; readonly elapsedMs: number }
+  | {
+      readonly id: string;
+      readonly type: "done";
+      readonly rowCount: number;
+      readonly elapsedMs: number;
+      /** Subscriptions only: which answer this is (0 first), and the ingest time up to which it is complete. */
+      readonly update?: number;
+      readonly watermark?: string;
+    }
   | { readonly id: string; readonly type: "cancelled" }
   | { readonly id: string; readonly type: "tracked"; readonly accepted: number; readonly ids: readonly string[]; readonly rejected: readonly unknown[] }
   | { readonly id: string | null; readonly type: "error"; readonly error: { readonly code: string; readonly message: string } };
@@ -42,9 +51,9 @@ export const parseClientMessage = (text: string): ClientMessage => {
   const id = peekId(raw);
   if (id === null) throw new InvalidInput("invalid_message", `"id" must be a string of 1 to 64 letters, digits or _.:-`);
   const op = (raw as Record<string, unknown>)["op"];
-  if (op === "cancel") return { op, id };
+  if (op === "cancel" || op === "unsubscribe") return { op, id };
   // `{op, id, site, events}`: the events are checked by the native protocol's parser, as on POST /collect.
   if (op === "track") return { op, id, body: { site: (raw as Record<string, unknown>)["site"], events: (raw as Record<string, unknown>)["events"] ?? [] } };
-  if (op === "query") return { op, id, query: parseReportSpec((raw as Record<string, unknown>)["query"]) };
-  throw new InvalidInput("invalid_message", `unknown "op" ${JSON.stringify(op)}; expected "query", "cancel" or "track"`);
+  if (op === "query" || op === "subscribe") return { op, id, query: parseReportSpec((raw as Record<string, unknown>)["query"]) };
+  throw new InvalidInput("invalid_message", `unknown "op" ${JSON.stringify(op)}; expected "query", "subscribe", "unsubscribe", "cancel" or "track"`);
 };

@@ -54,6 +54,13 @@ describe("parseClientMessage", () => {
     });
   });
 
+  it("parses subscribe like a query, and unsubscribe like cancel", () => {
+    expect(parseClientMessage(JSON.stringify({ op: "subscribe", id: "s1", query }))).toEqual({ op: "subscribe", id: "s1", query });
+    expect(parseClientMessage(JSON.stringify({ op: "unsubscribe", id: "s1" }))).toEqual({ op: "unsubscribe", id: "s1" });
+    expect(refused(JSON.stringify({ op: "subscribe", id: "s2", query: { ...query, filters: [] } })).code).toBe("invalid_query");
+    expect(refused(JSON.stringify({ op: "subscribe", id: "s3" })).code).toBe("invalid_query");
+  });
+
   it("fills the defaults of the spec", () => {
     const m = parseClientMessage(JSON.stringify({ op: "query", id: "q1", query: { site: "s", from: "2026-01-01", to: "2026-01-01" } }));
     expect(m.op === "query" && m.query).toEqual({ site: "s", from: "2026-01-01", to: "2026-01-01", metrics: ["pageviews", "visitors", "sessions"], dimensions: [] });
@@ -83,7 +90,7 @@ describe("parseClientMessage", () => {
     expect(refused(text).code).toBe("invalid_message");
   });
 
-  it.each([["subscribe"], [undefined], ["QUERY"], [1]])("refuses op %j as invalid_message", (op) => {
+  it.each([["watch"], [undefined], ["QUERY"], [1]])("refuses op %j as invalid_message", (op) => {
     const e = refused(JSON.stringify({ op, id: "q1", query }));
     expect(e.code).toBe("invalid_message");
     expect(e.message).toContain('unknown "op"');
