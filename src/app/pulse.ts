@@ -56,7 +56,8 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
       natsUrl = local.url;
       say(`started nats-server at ${natsUrl} (data in ${join(config.dataDir, "nats")})`);
     }
-    const nc: NatsConnection = await connect({ servers: natsUrl, name: `pulse ${roles.join("+")}`, maxReconnectAttempts: -1 });
+    // noAsyncTraces: otherwise nats.js builds two errors with stack traces up front for every request (every publish).
+    const nc: NatsConnection = await connect({ servers: natsUrl, name: `pulse ${roles.join("+")}`, maxReconnectAttempts: -1, noAsyncTraces: true });
     cleanup.push(async () => {
       await nc.drain();
     });
@@ -103,7 +104,7 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
     if (has("worker")) {
       const workerId = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
       // Leases get a connection of their own: behind thousands of queued log writes, a renewal would arrive too late.
-      const leaseConnection = await connect({ servers: natsUrl, name: `pulse leases ${workerId}`, maxReconnectAttempts: -1 });
+      const leaseConnection = await connect({ servers: natsUrl, name: `pulse leases ${workerId}`, maxReconnectAttempts: -1, noAsyncTraces: true });
       cleanup.push(async () => {
         await leaseConnection.drain();
       });

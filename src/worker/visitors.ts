@@ -124,11 +124,20 @@ export class VisitorRegistry {
     return ingestSlice(live.actor, events);
   }
 
-  /** Passivates idle and surplus actors, and drops snapshots that fell far behind. Call between steps. */
-  sweep(): void {
+  /**
+   * Passivates idle and surplus actors, and drops snapshots that fell far behind. Call between steps.
+   * Idle actors are passivated for at most `budgetMs` per call, the rest on later calls: visitors that
+   * arrived together go idle together, and passivating them all at once stalled the event loop for
+   * hundreds of milliseconds. Surplus actors (over `maxLive`) always go, since they bound memory.
+   */
+  sweep(budgetMs = 2): void {
     const now = this.policy.now();
+    const started = performance.now();
+    let done = 0;
     for (const [key, live] of this.live) {
-      if (this.live.size <= this.policy.maxLive && now - live.lastUsed < this.policy.idleMs) break;
+      const surplus = this.live.size > this.policy.maxLive;
+      if (!surplus && now - live.lastUsed < this.policy.idleMs) break;
+      if (!surplus && (++done & 31) === 0 && performance.now() - started > budgetMs) break;
       this.live.delete(key);
       const events = passivate(live.actor);
       const newestTs = events.reduce((m, e) => Math.max(m, e.ts), Number.NEGATIVE_INFINITY);
