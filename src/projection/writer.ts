@@ -69,10 +69,14 @@ export const startProjectionWriter = async (o: WriterOptions): Promise<Projectio
   };
 
   const rollups = new RollupRefresher(o.store);
-  let refreshing = Promise.resolve();
+  let refreshing: Promise<void> | undefined;
   const refreshTimer = setInterval(() => {
-    if (rollups.pending === 0) return;
-    refreshing = refreshing.then(() => rollups.refresh()).catch((e: unknown) => o.report("rollup refresh failed; will retry", e));
+    // A refresh slower than the interval is not queued behind itself: the next one takes all hours touched meanwhile.
+    if (rollups.pending === 0 || refreshing) return;
+    refreshing = rollups
+      .refresh()
+      .catch((e: unknown) => o.report("rollup refresh failed; will retry", e))
+      .finally(() => (refreshing = undefined));
   }, o.rollupIntervalMs);
 
   const rowsIn = (m: JsMsg): number => Math.max(1, Math.round(m.data.length / 300));
