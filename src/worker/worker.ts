@@ -67,7 +67,9 @@ export const startWorker = async (deps: WorkerDeps): Promise<Worker> => {
         continue;
       }
       const batch = lane.buffer.splice(0, MESSAGES_PER_STEP);
-      processed += await processStep(batch, { log: deps.log, sink: deps.sink, visitors, report: deps.report });
+      // Read the count only after the step: lanes run concurrently, and `processed += await …` would lose their updates.
+      const handled = await processStep(batch, { log: deps.log, sink: deps.sink, visitors, report: deps.report });
+      processed += handled;
       visitors.sweep();
       // Let timers (lease renewal) and I/O run between steps.
       await new Promise((r) => setImmediate(r));
