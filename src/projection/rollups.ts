@@ -1,8 +1,5 @@
 import type { AnalyticsStore } from "../../infra/clickhouse/store.js";
 
-/** A (site, hour) whose rollup rows must be recomputed. */
-const hourOf = (chTime: unknown): string => `${String(chTime).slice(0, 13)}:00:00`;
-
 /**
  * Keeps the hourly rollups exact: every hour that a flush wrote events or sessions into is
  * recomputed from the deduplicated tables as a new generation, at most once per interval.
@@ -15,16 +12,13 @@ export class RollupRefresher {
 
   constructor(private readonly store: AnalyticsStore) {}
 
-  /** Notes the hours that projection rows fall in (events by time, sessions by start). */
-  touch(events: readonly Record<string, unknown>[], sessions: readonly Record<string, unknown>[]): void {
-    const add = (site: unknown, t: unknown): void => {
-      const key = String(site);
-      const hours = this.touched.get(key) ?? new Set<string>();
-      hours.add(hourOf(t));
-      this.touched.set(key, hours);
-    };
-    for (const e of events) add(e["site"], e["ts"]);
-    for (const s of sessions) if (s["start"] !== undefined) add(s["site"], s["start"]);
+  /** Notes the hours that projection rows fall in, as (site, `YYYY-MM-DD HH:00:00`) pairs (see RowsMessage). */
+  touch(hours: Iterable<readonly [string, string]>): void {
+    for (const [site, hour] of hours) {
+      const set = this.touched.get(site) ?? new Set<string>();
+      set.add(hour);
+      this.touched.set(site, set);
+    }
   }
 
   get pending(): number {

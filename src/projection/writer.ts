@@ -3,7 +3,7 @@ import type { AnalyticsStore } from "../../infra/clickhouse/store.js";
 import { Signal } from "../core/signal.js";
 import { StoreError } from "../core/errors.js";
 import { RollupRefresher } from "./rollups.js";
-import type { ProjectionRows } from "./rows.js";
+import { readRowsMessage } from "./rows.js";
 
 export interface ProjectionWriter {
   /** Rows inserted so far. */
@@ -26,8 +26,6 @@ export interface WriterOptions {
   readonly report: (message: string, error?: unknown) => void;
 }
 
-const decoder = new TextDecoder();
-
 /**
  * The one writer of the analytics store: gathers projection messages into large
  * inserts, then acks them. Rows replace earlier versions of themselves, so a
@@ -48,24 +46,21 @@ export const startProjectionWriter = async (o: WriterOptions): Promise<Projectio
   });
 
   const flush = async (batch: JsMsg[]): Promise<void> => {
-    const events: Record<string, unknown>[] = [];
-    const sessions: Record<string, unknown>[] = [];
-    for (const m of batch) {
-      const rows = JSON.parse(decoder.decode(m.data)) as ProjectionRows;
-      events.push(...rows.events);
-      sessions.push(...rows.sessions);
-    }
+    // Rows arrive as JSONEachRow text and go to the store as they are: no parse, no second encoding.
+    const messages = batch.map((m) => readRowsMessage(m.data));
     try {
-      await o.store.insert("events", events);
-      await o.store.insert("sessions", sessions);
+      await o.store.insertJsonEachRow("events", Buffer.concat(messages.map((r) => r.events)));
+      await o.store.insertJsonEachRow("sessions", Buffer.concat(messages.map((r) => r.sessions)));
     } catch (e) {
       o.report("projection insert failed; will retry", e);
       for (const m of batch) m.nak(e instanceof StoreError && !e.retryable ? 10_000 : 1_000);
       return;
     }
     for (const m of batch) m.ack();
-    inserted += events.length + sessions.length;
-    rollups.touch(events, sessions);
+    for (const r of messages) {
+      inserted += r.rows;
+      rollups.touch(r.hours);
+    }
   };
 
   const rollups = new RollupRefresher(o.store);
