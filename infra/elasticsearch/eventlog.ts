@@ -1,4 +1,5 @@
 import { Client, errors } from "@elastic/elasticsearch";
+import type { estypes } from "@elastic/elasticsearch";
 import type { PulseEvent } from "../../src/core/event.js";
 import { StoreError } from "../../src/core/errors.js";
 import type { EventLog } from "../eventlog/port.js";
@@ -13,6 +14,14 @@ interface LogDoc {
 }
 
 const PAGE = 5000;
+
+interface Lookup {
+  readonly site: string;
+  readonly visitor: string;
+  readonly sinceTs: number;
+  readonly resolve: (events: PulseEvent[]) => void;
+  readonly reject: (e: unknown) => void;
+}
 
 const monthIndex = (prefix: string, ts: number): string => {
   const d = new Date(ts);
@@ -52,6 +61,54 @@ export const elasticsearchEventLog = (url: string, namespace: string): EventLog 
       if (!unrefreshed) return;
     }
   };
+  const visitorQuery = (l: Lookup, after?: (number | string)[]) => ({
+    size: PAGE,
+    query: { bool: { filter: [{ term: { site: l.site } }, { term: { visitor: l.visitor } }, { range: { ts: { gte: l.sinceTs } } }] } },
+    sort: [{ ts: "asc" as const }, { seq: "asc" as const }],
+    ...(after ? { search_after: after } : {}),
+  });
+
+  /** The rest of a visitor's history beyond its first page, page by page (rare: more than PAGE events). */
+  const readRest = async (l: Lookup, out: PulseEvent[], after: (number | string)[]): Promise<void> => {
+    let next: (number | string)[] | undefined = after;
+    while (next) {
+      const page: estypes.SearchResponse<LogDoc> = await client.search<LogDoc>({ index: pattern, ignore_unavailable: true, allow_no_indices: true, ...visitorQuery(l, next) });
+      for (const h of page.hits.hits) if (h._source) out.push(h._source.event);
+      next = page.hits.hits.length === PAGE ? (page.hits.hits.at(-1)?.sort as (number | string)[] | undefined) : undefined;
+    }
+  };
+
+  // Lookups asked for in the same turn of the event loop go to Elasticsearch as one msearch after one
+  // refresh: a worker step hydrates many new visitors at once, and a search each cost a round trip each.
+  let lookups: Lookup[] = [];
+  const runLookups = (): void => {
+    const batch = lookups;
+    lookups = [];
+    (async () => {
+      await refreshIfNeeded();
+      const res = await client.msearch<LogDoc>({
+        searches: batch.flatMap((l) => [{ index: pattern, ignore_unavailable: true, allow_no_indices: true }, visitorQuery(l)]),
+      });
+      await Promise.all(
+        batch.map(async (l, i) => {
+          try {
+            const r = res.responses[i];
+            if (!r || "error" in r) throw new StoreError("elasticsearch", `reading a visitor: ${r ? JSON.stringify(r.error) : "no response"}`, r ? retryableStatus(r.status) : true);
+            const out: PulseEvent[] = [];
+            for (const h of r.hits.hits) if (h._source) out.push(h._source.event);
+            const last = r.hits.hits.at(-1);
+            if (r.hits.hits.length === PAGE && last?.sort) await readRest(l, out, last.sort as (number | string)[]);
+            l.resolve(out);
+          } catch (e) {
+            l.reject(asStoreError(e, "reading a visitor"));
+          }
+        }),
+      );
+    })().catch((e: unknown) => {
+      for (const l of batch) l.reject(asStoreError(e, "reading visitors"));
+    });
+  };
+
   return {
     backend: "elasticsearch",
     async init() {
@@ -97,32 +154,11 @@ export const elasticsearchEventLog = (url: string, namespace: string): EventLog 
         throw new StoreError("elasticsearch", `bulk append: ${r.status} ${r.error?.type ?? ""} ${r.error?.reason ?? ""}`, retryableStatus(r.status));
       }
     },
-    async readVisitor(site, visitor, sinceTs) {
-      const out: PulseEvent[] = [];
-      let after: (number | string)[] | undefined;
-      try {
-        await refreshIfNeeded();
-        for (;;) {
-          const res = await client.search<LogDoc>({
-            index: pattern,
-            ignore_unavailable: true,
-            allow_no_indices: true,
-            size: PAGE,
-            query: { bool: { filter: [{ term: { site } }, { term: { visitor } }, { range: { ts: { gte: sinceTs } } }] } },
-            sort: [{ ts: "asc" }, { seq: "asc" }],
-            ...(after ? { search_after: after } : {}),
-          });
-          const hits = res.hits.hits;
-          for (const h of hits) if (h._source) out.push(h._source.event);
-          const last = hits.at(-1);
-          if (hits.length < PAGE || !last?.sort) break;
-          after = last.sort as (number | string)[];
-        }
-      } catch (e) {
-        throw asStoreError(e, "reading a visitor");
-      }
-      return out;
-    },
+    readVisitor: (site, visitor, sinceTs) =>
+      new Promise<PulseEvent[]>((resolve, reject) => {
+        lookups.push({ site, visitor, sinceTs, resolve, reject });
+        if (lookups.length === 1) setImmediate(runLookups);
+      }),
     async count(site) {
       try {
         unrefreshed = true;
