@@ -46,21 +46,34 @@ export const elasticsearchEventLog = (url: string, namespace: string): EventLog 
   const client = new Client({ node: url });
   const prefix = `${namespace}-events`;
   const pattern = `${prefix}-*`;
-  // Search sees only refreshed data. A read that follows an append by this process refreshes first,
-  // once for all reads waiting on it, so the log reads its own writes.
-  let unrefreshed = false;
+  // Search sees only refreshed data. A read of a visitor this process appended to since the last
+  // refresh refreshes first, once for all reads waiting on it, so the log reads its own writes.
+  // Most reads are of visitors new to the log: they wait for no refresh, which under steady
+  // appends cost a few hundred milliseconds per worker step.
+  let unrefreshed = new Set<string>();
+  let inRefresh = new Set<string>();
   let refreshing: Promise<unknown> | undefined;
-  const refreshIfNeeded = async (): Promise<void> => {
+  const startRefresh = (): void => {
+    inRefresh = unrefreshed;
+    unrefreshed = new Set();
+    refreshing = client.indices.refresh({ index: pattern, ignore_unavailable: true, allow_no_indices: true }).finally(() => {
+      refreshing = undefined;
+      inRefresh = new Set();
+    });
+  };
+  /** Waits until every append of these visitors by this process is searchable; `all` for every append. */
+  const refreshFor = async (keys: readonly string[] | "all"): Promise<void> => {
+    const waitsOn = (set: Set<string>): boolean => (keys === "all" ? set.size > 0 : keys.some((k) => set.has(k)));
     for (;;) {
-      if (unrefreshed && !refreshing) {
-        unrefreshed = false;
-        refreshing = client.indices.refresh({ index: pattern, ignore_unavailable: true, allow_no_indices: true }).finally(() => (refreshing = undefined));
-      }
-      if (!refreshing) return;
+      if (waitsOn(unrefreshed) && !refreshing) startRefresh();
+      if (!refreshing || !(waitsOn(inRefresh) || waitsOn(unrefreshed))) return;
       await refreshing;
-      if (!unrefreshed) return;
     }
   };
+  const visitorKey = (site: string, visitor: string): string => `${site}\u001f${visitor}`;
+  // Visitors appended and not yet known to be searchable are remembered until a refresh; beyond this many, one is forced.
+  const MAX_UNREFRESHED = 200_000;
+
   const visitorQuery = (l: Lookup, after?: (number | string)[]) => ({
     size: PAGE,
     query: { bool: { filter: [{ term: { site: l.site } }, { term: { visitor: l.visitor } }, { range: { ts: { gte: l.sinceTs } } }] } },
@@ -85,7 +98,7 @@ export const elasticsearchEventLog = (url: string, namespace: string): EventLog 
     const batch = lookups;
     lookups = [];
     (async () => {
-      await refreshIfNeeded();
+      await refreshFor(batch.map((l) => visitorKey(l.site, l.visitor)));
       const res = await client.msearch<LogDoc>({
         searches: batch.flatMap((l) => [{ index: pattern, ignore_unavailable: true, allow_no_indices: true }, visitorQuery(l)]),
       });
@@ -143,7 +156,8 @@ export const elasticsearchEventLog = (url: string, namespace: string): EventLog 
       let res;
       try {
         res = await client.bulk({ operations });
-        unrefreshed = true;
+        for (const e of events) unrefreshed.add(visitorKey(e.site, e.visitor));
+        if (unrefreshed.size > MAX_UNREFRESHED && !refreshing) startRefresh();
       } catch (e) {
         throw asStoreError(e, "bulk append");
       }
@@ -161,8 +175,9 @@ export const elasticsearchEventLog = (url: string, namespace: string): EventLog 
       }),
     async count(site) {
       try {
-        unrefreshed = true;
-        await refreshIfNeeded();
+        // A count covers every visitor: refresh whatever this process appended, and what others did too.
+        unrefreshed.add("");
+        await refreshFor("all");
         const res = await client.count({ index: pattern, ignore_unavailable: true, allow_no_indices: true, query: { term: { site } } });
         return res.count;
       } catch (e) {
