@@ -18,25 +18,34 @@ export const startWorkerThread = (config: PulseConfig, say: (line: string) => vo
   new Promise((resolve, reject) => {
     const thread = new Worker(new URL("./worker-thread-main.js", import.meta.url), { workerData: { config } });
     let stopped: (() => void) | undefined;
+    let started = false;
+    let stopping = false;
     const ended = new Promise<void>((done) => thread.once("exit", () => done()));
     thread.on("message", (m: ThreadMessage) => {
       if ("say" in m) say(m.say);
-      else if ("ready" in m)
+      else if ("ready" in m) {
+        started = true;
         resolve({
           stop: async () => {
             await new Promise<void>((done) => {
               stopped = done;
+              stopping = true;
               thread.postMessage("stop");
             });
             await ended;
           },
         });
-      else if ("failed" in m) reject(new Error(`the worker thread did not start: ${m.failed}`));
+      } else if ("failed" in m) reject(new Error(`the worker thread did not start: ${m.failed}`));
       else stopped?.();
     });
     thread.once("error", (e) => {
       say(`worker thread failed: ${e.message}`);
       reject(e);
+      // As when the worker ran on the main thread: a failure nobody handles ends the process, whose supervisor restarts it.
+      if (started && !stopping)
+        setImmediate(() => {
+          throw e;
+        });
       stopped?.();
     });
   });
