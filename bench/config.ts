@@ -17,6 +17,8 @@ export interface BenchConfig {
   readonly profile: boolean;
   readonly overload: boolean;
   readonly split: boolean;
+  /** False with BENCH_CEILINGS=0: end-to-end runs only, for quick comparisons of two builds. */
+  readonly ceilings: boolean;
   readonly resultsDir: string;
   readonly scratchDir: string;
   readonly connections: { readonly max: number; readonly rate: number };
@@ -51,6 +53,7 @@ export const loadBenchConfig = (env: NodeJS.ProcessEnv = process.env): BenchConf
     profile: env["BENCH_PROFILE"] !== "0",
     overload: env["BENCH_OVERLOAD"] !== "0",
     split: env["BENCH_SPLIT"] === "1",
+    ceilings: env["BENCH_CEILINGS"] !== "0",
     resultsDir: env["BENCH_RESULTS"] || `${REPO}bench/results`,
     scratchDir: `${REPO}.cache/bench`,
     connections: { max: 128, rate: 256 },

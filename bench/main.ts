@@ -54,8 +54,10 @@ const main = async (): Promise<void> => {
   const notes: string[] = [];
   let es: BenchElasticsearch | undefined;
   try {
-    say("ceilings: the parts alone");
-    ceilings.push(...(await runCeilings(cfg, gen, sampler, undefined, ["uws", "jetstream", "chdb"], say)));
+    if (cfg.ceilings) {
+      say("ceilings: the parts alone");
+      ceilings.push(...(await runCeilings(cfg, gen, sampler, undefined, ["uws", "jetstream", "chdb"], say)));
+    } else notes.push("Ceilings were skipped (BENCH_CEILINGS=0).");
 
     say("Pulse, embedded log (JetStream) and chDB");
     variants.push(await runVariant(cfg, gen, sampler, { name: "embedded", elasticsearchUrl: undefined, overload: cfg.overload, stamp }, say));
@@ -80,7 +82,7 @@ const main = async (): Promise<void> => {
         const running = es;
         say(`  Elasticsearch ${running.version} at ${running.url}`);
         sampler.add({ name: "elasticsearch", pids: running.pids });
-        ceilings.push(...(await runCeilings(cfg, gen, sampler, { url: running.url }, ["elasticsearch"], say)));
+        if (cfg.ceilings) ceilings.push(...(await runCeilings(cfg, gen, sampler, { url: running.url }, ["elasticsearch"], say)));
         say("Pulse, Elasticsearch log and chDB");
         variants.push(await runVariant(cfg, gen, sampler, { name: "elasticsearch", elasticsearchUrl: running.url, overload: false, stamp }, say));
         if (cfg.profile) {

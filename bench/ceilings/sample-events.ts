@@ -12,7 +12,7 @@ export const sampleEvents = (count: number, tag: string, seed = 7): PulseEvent[]
   const now = Date.now();
   let serial = 0;
   while (out.length < count) {
-    const v = newVisitor(r, `${tag}${serial++}`, now);
+    const v = newVisitor(r, tag, serial++, now);
     for (const e of v.events) {
       if (out.length >= count) break;
       const fields = JSON.parse(`{${e.body}}`) as { visitor?: string; name: string; url: string; referrer: string; ts: number; props?: Record<string, string | number | boolean> };

@@ -53,7 +53,7 @@ const markAcked = (from: number, count: number): void => {
 const isAcked = (n: number): boolean => (n >> 3 < acked.length ? ((acked[n >> 3] as number) & (1 << (n & 7))) !== 0 : false);
 
 const takeVisitor = (): Visitor => {
-  while (idle.length < POPULATION) idle.push(newVisitor(r, `${tag}${(serial++).toString(36)}`, Date.now()));
+  while (idle.length < POPULATION) idle.push(newVisitor(r, tag, serial++, Date.now()));
   const i = Math.floor(r() * idle.length);
   const v = idle[i] as Visitor;
   idle[i] = idle[idle.length - 1] as Visitor;

@@ -113,10 +113,12 @@ export interface Visitor {
  * few seconds ago. 85% of visitors send a client id; the rest are identified by the edge
  * from IP and user agent (each gets its own user agent so they stay apart).
  */
-export const newVisitor = (r: () => number, serial: string, now: number): Visitor => {
+export const newVisitor = (r: () => number, tag: string, n: number, now: number): Visitor => {
+  const serial = `${tag}${n.toString(36)}`;
   const site = pickIndex(SITE_CDF, r());
   const host = `s${String(site).padStart(2, "0")}.bench.example`;
-  const userAgent = `${AGENTS[Math.floor(r() * AGENTS.length)] as string} bench/${serial}`;
+  // Digits only: a base-36 serial such as "…bot" made the edge flag the visitor as a bot, and reports leave bots out.
+  const userAgent = `${AGENTS[Math.floor(r() * AGENTS.length)] as string} bench/${n}`;
   const visitorField = r() < 0.85 ? `"visitor":"v-${serial}",` : "";
   const raw: { name: string; url: string; referrer: string; t: number; props: string }[] = [];
   const sessions = geometric(r, 0.3, 4);

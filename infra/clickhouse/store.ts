@@ -1,5 +1,6 @@
 import { createClient, ClickHouseError, type ClickHouseClient } from "@clickhouse/client";
 import { mkdir } from "node:fs/promises";
+import { Readable } from "node:stream";
 import { StoreError } from "../../src/core/errors.js";
 import { schemaStatements } from "./schema.js";
 
@@ -15,6 +16,8 @@ export interface AnalyticsStore {
   readonly engine: "chdb" | "clickhouse";
   init(): Promise<void>;
   insert(table: string, rows: readonly Record<string, unknown>[]): Promise<void>;
+  /** Rows already encoded as JSONEachRow (one JSON object a line), inserted without decoding them. */
+  insertJsonEachRow(table: string, body: Uint8Array): Promise<void>;
   query<T>(sql: string, params: QueryParams): Promise<T[]>;
   /** A statement without a result, such as INSERT … SELECT. */
   command(sql: string, params: QueryParams): Promise<void>;
@@ -61,6 +64,16 @@ export const openAnalyticsStore = async (target: StoreTarget): Promise<Analytics
       if (rows.length === 0) return;
       try {
         await client.insert({ table: `${db}.${table}`, values: rows as Record<string, unknown>[], format: "JSONEachRow" });
+      } catch (e) {
+        throw classify(e, `insert into ${table}`);
+      }
+    },
+    async insertJsonEachRow(table, body) {
+      if (body.length === 0) return;
+      try {
+        // `insert` would want objects for JSONEachRow and encode them again; `exec` sends the bytes as they are.
+        const result = await client.exec({ query: `INSERT INTO ${db}.${table} FORMAT JSONEachRow`, values: Readable.from([body], { objectMode: false }) });
+        result.stream.destroy();
       } catch (e) {
         throw classify(e, `insert into ${table}`);
       }

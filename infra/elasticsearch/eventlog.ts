@@ -1,4 +1,5 @@
 import { Client, errors } from "@elastic/elasticsearch";
+import type { estypes } from "@elastic/elasticsearch";
 import type { PulseEvent } from "../../src/core/event.js";
 import { StoreError } from "../../src/core/errors.js";
 import type { EventLog } from "../eventlog/port.js";
@@ -13,6 +14,14 @@ interface LogDoc {
 }
 
 const PAGE = 5000;
+
+interface Lookup {
+  readonly site: string;
+  readonly visitor: string;
+  readonly sinceTs: number;
+  readonly resolve: (events: PulseEvent[]) => void;
+  readonly reject: (e: unknown) => void;
+}
 
 const monthIndex = (prefix: string, ts: number): string => {
   const d = new Date(ts);
@@ -37,21 +46,82 @@ export const elasticsearchEventLog = (url: string, namespace: string): EventLog 
   const client = new Client({ node: url });
   const prefix = `${namespace}-events`;
   const pattern = `${prefix}-*`;
-  // Search sees only refreshed data. A read that follows an append by this process refreshes first,
-  // once for all reads waiting on it, so the log reads its own writes.
-  let unrefreshed = false;
+  // Search sees only refreshed data. A read of a visitor this process appended to since the last
+  // refresh refreshes first, once for all reads waiting on it, so the log reads its own writes.
+  // Most reads are of visitors new to the log: they wait for no refresh, which under steady
+  // appends cost a few hundred milliseconds per worker step.
+  let unrefreshed = new Set<string>();
+  let inRefresh = new Set<string>();
   let refreshing: Promise<unknown> | undefined;
-  const refreshIfNeeded = async (): Promise<void> => {
+  const startRefresh = (): void => {
+    inRefresh = unrefreshed;
+    unrefreshed = new Set();
+    refreshing = client.indices.refresh({ index: pattern, ignore_unavailable: true, allow_no_indices: true }).finally(() => {
+      refreshing = undefined;
+      inRefresh = new Set();
+    });
+  };
+  /** Waits until every append of these visitors by this process is searchable; `all` for every append. */
+  const refreshFor = async (keys: readonly string[] | "all"): Promise<void> => {
+    const waitsOn = (set: Set<string>): boolean => (keys === "all" ? set.size > 0 : keys.some((k) => set.has(k)));
     for (;;) {
-      if (unrefreshed && !refreshing) {
-        unrefreshed = false;
-        refreshing = client.indices.refresh({ index: pattern, ignore_unavailable: true, allow_no_indices: true }).finally(() => (refreshing = undefined));
-      }
-      if (!refreshing) return;
+      if (waitsOn(unrefreshed) && !refreshing) startRefresh();
+      if (!refreshing || !(waitsOn(inRefresh) || waitsOn(unrefreshed))) return;
       await refreshing;
-      if (!unrefreshed) return;
     }
   };
+  const visitorKey = (site: string, visitor: string): string => `${site}\u001f${visitor}`;
+  // Visitors appended and not yet known to be searchable are remembered until a refresh; beyond this many, one is forced.
+  const MAX_UNREFRESHED = 200_000;
+
+  const visitorQuery = (l: Lookup, after?: (number | string)[]) => ({
+    size: PAGE,
+    query: { bool: { filter: [{ term: { site: l.site } }, { term: { visitor: l.visitor } }, { range: { ts: { gte: l.sinceTs } } }] } },
+    sort: [{ ts: "asc" as const }, { seq: "asc" as const }],
+    ...(after ? { search_after: after } : {}),
+  });
+
+  /** The rest of a visitor's history beyond its first page, page by page (rare: more than PAGE events). */
+  const readRest = async (l: Lookup, out: PulseEvent[], after: (number | string)[]): Promise<void> => {
+    let next: (number | string)[] | undefined = after;
+    while (next) {
+      const page: estypes.SearchResponse<LogDoc> = await client.search<LogDoc>({ index: pattern, ignore_unavailable: true, allow_no_indices: true, ...visitorQuery(l, next) });
+      for (const h of page.hits.hits) if (h._source) out.push(h._source.event);
+      next = page.hits.hits.length === PAGE ? (page.hits.hits.at(-1)?.sort as (number | string)[] | undefined) : undefined;
+    }
+  };
+
+  // Lookups asked for in the same turn of the event loop go to Elasticsearch as one msearch after one
+  // refresh: a worker step hydrates many new visitors at once, and a search each cost a round trip each.
+  let lookups: Lookup[] = [];
+  const runLookups = (): void => {
+    const batch = lookups;
+    lookups = [];
+    (async () => {
+      await refreshFor(batch.map((l) => visitorKey(l.site, l.visitor)));
+      const res = await client.msearch<LogDoc>({
+        searches: batch.flatMap((l) => [{ index: pattern, ignore_unavailable: true, allow_no_indices: true }, visitorQuery(l)]),
+      });
+      await Promise.all(
+        batch.map(async (l, i) => {
+          try {
+            const r = res.responses[i];
+            if (!r || "error" in r) throw new StoreError("elasticsearch", `reading a visitor: ${r ? JSON.stringify(r.error) : "no response"}`, r ? retryableStatus(r.status) : true);
+            const out: PulseEvent[] = [];
+            for (const h of r.hits.hits) if (h._source) out.push(h._source.event);
+            const last = r.hits.hits.at(-1);
+            if (r.hits.hits.length === PAGE && last?.sort) await readRest(l, out, last.sort as (number | string)[]);
+            l.resolve(out);
+          } catch (e) {
+            l.reject(asStoreError(e, "reading a visitor"));
+          }
+        }),
+      );
+    })().catch((e: unknown) => {
+      for (const l of batch) l.reject(asStoreError(e, "reading visitors"));
+    });
+  };
+
   return {
     backend: "elasticsearch",
     async init() {
@@ -86,7 +156,8 @@ export const elasticsearchEventLog = (url: string, namespace: string): EventLog 
       let res;
       try {
         res = await client.bulk({ operations });
-        unrefreshed = true;
+        for (const e of events) unrefreshed.add(visitorKey(e.site, e.visitor));
+        if (unrefreshed.size > MAX_UNREFRESHED && !refreshing) startRefresh();
       } catch (e) {
         throw asStoreError(e, "bulk append");
       }
@@ -97,36 +168,16 @@ export const elasticsearchEventLog = (url: string, namespace: string): EventLog 
         throw new StoreError("elasticsearch", `bulk append: ${r.status} ${r.error?.type ?? ""} ${r.error?.reason ?? ""}`, retryableStatus(r.status));
       }
     },
-    async readVisitor(site, visitor, sinceTs) {
-      const out: PulseEvent[] = [];
-      let after: (number | string)[] | undefined;
-      try {
-        await refreshIfNeeded();
-        for (;;) {
-          const res = await client.search<LogDoc>({
-            index: pattern,
-            ignore_unavailable: true,
-            allow_no_indices: true,
-            size: PAGE,
-            query: { bool: { filter: [{ term: { site } }, { term: { visitor } }, { range: { ts: { gte: sinceTs } } }] } },
-            sort: [{ ts: "asc" }, { seq: "asc" }],
-            ...(after ? { search_after: after } : {}),
-          });
-          const hits = res.hits.hits;
-          for (const h of hits) if (h._source) out.push(h._source.event);
-          const last = hits.at(-1);
-          if (hits.length < PAGE || !last?.sort) break;
-          after = last.sort as (number | string)[];
-        }
-      } catch (e) {
-        throw asStoreError(e, "reading a visitor");
-      }
-      return out;
-    },
+    readVisitor: (site, visitor, sinceTs) =>
+      new Promise<PulseEvent[]>((resolve, reject) => {
+        lookups.push({ site, visitor, sinceTs, resolve, reject });
+        if (lookups.length === 1) setImmediate(runLookups);
+      }),
     async count(site) {
       try {
-        unrefreshed = true;
-        await refreshIfNeeded();
+        // A count covers every visitor: refresh whatever this process appended, and what others did too.
+        unrefreshed.add("");
+        await refreshFor("all");
         const res = await client.count({ index: pattern, ignore_unavailable: true, allow_no_indices: true, query: { term: { site } } });
         return res.count;
       } catch (e) {

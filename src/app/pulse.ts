@@ -23,6 +23,7 @@ import { liveQueries, type LiveQueries } from "../query/live/hub.js";
 import { readQueueStates } from "../../infra/nats/queue-state.js";
 import { queryService, unavailableQueries } from "../query/service.js";
 import { startWorker, type Worker } from "../worker/worker.js";
+import { startWorkerThread } from "./worker-thread.js";
 
 /** The parts of Pulse a process runs. `pulse start` runs all three. */
 export type Role = "edge" | "worker" | "store";
@@ -43,8 +44,13 @@ export interface RunningPulse {
 
 type Say = (line: string) => void;
 
+export interface Placement {
+  /** Run the worker role on a thread of its own (then `RunningPulse.worker` is undefined). */
+  readonly workerThread?: boolean;
+}
+
 /** The composition root: the chosen roles of Pulse in one process, wired from one config. */
-export const startPulse = async (config: PulseConfig, roles: readonly Role[] = ALL_ROLES, say: Say = () => undefined): Promise<RunningPulse> => {
+export const startPulse = async (config: PulseConfig, roles: readonly Role[] = ALL_ROLES, say: Say = () => undefined, placement: Placement = {}): Promise<RunningPulse> => {
   const cleanup: (() => Promise<void>)[] = [];
   const undo = async (): Promise<void> => {
     for (const f of cleanup.reverse()) await f().catch((e: unknown) => say(`shutdown step failed: ${(e as Error).message}`));
@@ -58,7 +64,8 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
       natsUrl = local.url;
       say(`started nats-server at ${natsUrl} (data in ${join(config.dataDir, "nats")})`);
     }
-    const nc: NatsConnection = await connect({ servers: natsUrl, name: `pulse ${roles.join("+")}`, maxReconnectAttempts: -1 });
+    // noAsyncTraces: otherwise nats.js builds two errors with stack traces up front for every request (every publish).
+    const nc: NatsConnection = await connect({ servers: natsUrl, name: `pulse ${roles.join("+")}`, maxReconnectAttempts: -1, noAsyncTraces: true });
     cleanup.push(async () => {
       await nc.drain();
     });
@@ -108,10 +115,13 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
     }
 
     let worker: Worker | undefined;
-    if (has("worker")) {
+    if (has("worker") && placement.workerThread) {
+      const thread = await startWorkerThread({ ...config, natsUrl }, say);
+      cleanup.push(() => thread.stop());
+    } else if (has("worker")) {
       const workerId = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
       // Leases get a connection of their own: behind thousands of queued log writes, a renewal would arrive too late.
-      const leaseConnection = await connect({ servers: natsUrl, name: `pulse leases ${workerId}`, maxReconnectAttempts: -1 });
+      const leaseConnection = await connect({ servers: natsUrl, name: `pulse leases ${workerId}`, maxReconnectAttempts: -1, noAsyncTraces: true });
       cleanup.push(async () => {
         await leaseConnection.drain();
       });

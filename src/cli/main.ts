@@ -47,7 +47,8 @@ const parseRoles = (argv: readonly string[]): Role[] => {
 
 const start = async (roles: readonly Role[]): Promise<void> => {
   const config = loadConfig();
-  const pulse = await startPulse(config, roles, say);
+  // With the edge in the same process, the worker gets a thread of its own: its steps would otherwise delay the edge's answers.
+  const pulse = await startPulse(config, roles, say, { workerThread: roles.includes("edge") && roles.includes("worker") });
   if (pulse.url) say(`listening on ${pulse.url}  (POST /collect, GET /healthz, GET /readyz, WebSocket /ws)`);
   say(`running: ${roles.join(", ")}`);
   let stopping = false;

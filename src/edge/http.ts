@@ -32,7 +32,9 @@ export const sendJson = (reply: Reply, status: number, body: unknown, headers: r
   reply.res.cork(() => {
     reply.res.writeStatus(STATUS_TEXT[status] ?? String(status));
     reply.res.writeHeader("Content-Type", "application/json");
-    for (const [k, v] of [...CORS_HEADERS, ...headers]) reply.res.writeHeader(k, v);
+    // Two loops rather than one over a spread copy: this runs for every request.
+    for (const [k, v] of CORS_HEADERS) reply.res.writeHeader(k, v);
+    for (const [k, v] of headers) reply.res.writeHeader(k, v);
     // After a refused oversized body the rest of it is still on the wire; closing is cheaper than reading it.
     reply.res.end(JSON.stringify(body), status === 413);
   });

@@ -1,8 +1,5 @@
 import type { AnalyticsStore } from "../../infra/clickhouse/store.js";
 
-/** A (site, hour) whose rollup rows must be recomputed. */
-const hourOf = (chTime: unknown): string => `${String(chTime).slice(0, 13)}:00:00`;
-
 /**
  * Keeps the hourly rollups exact: every hour that a flush wrote events or sessions into is
  * recomputed from the deduplicated tables as a new generation, at most once per interval.
@@ -15,42 +12,51 @@ export class RollupRefresher {
 
   constructor(private readonly store: AnalyticsStore) {}
 
-  /** Notes the hours that projection rows fall in (events by time, sessions by start). */
-  touch(events: readonly Record<string, unknown>[], sessions: readonly Record<string, unknown>[]): void {
-    const add = (site: unknown, t: unknown): void => {
-      const key = String(site);
-      const hours = this.touched.get(key) ?? new Set<string>();
-      hours.add(hourOf(t));
-      this.touched.set(key, hours);
-    };
-    for (const e of events) add(e["site"], e["ts"]);
-    for (const s of sessions) if (s["start"] !== undefined) add(s["site"], s["start"]);
+  /** Notes the hours that projection rows fall in, as (site, `YYYY-MM-DD HH:00:00`) pairs (see RowsMessage). */
+  touch(hours: Iterable<readonly [string, string]>): void {
+    for (const [site, hour] of hours) {
+      const set = this.touched.get(site) ?? new Set<string>();
+      set.add(hour);
+      this.touched.set(site, set);
+    }
   }
 
   get pending(): number {
     return this.touched.size;
   }
 
-  /** Recomputes every touched hour. On failure the hours are touched again, and the next call retries. */
+  /**
+   * Recomputes every touched hour of every site in one statement per table: a statement per
+   * site cost chDB about as much per site as for all of them, so that refreshes with many
+   * sites fell behind. On failure the hours are touched again, and the next call retries.
+   */
   async refresh(): Promise<void> {
     const work = [...this.touched];
     this.touched.clear();
-    try {
-      for (const [site, hourSet] of work) {
-        await this.refreshSite(site, [...hourSet]);
-        hourSet.clear();
+    const sites: string[] = [];
+    const hours: string[] = [];
+    for (const [site, hourSet] of work) {
+      for (const h of hourSet) {
+        sites.push(site);
+        hours.push(h);
       }
+    }
+    if (sites.length === 0) return;
+    try {
+      await this.recompute(sites, hours);
     } catch (e) {
       for (const [site, hourSet] of work) for (const h of hourSet) this.touched.set(site, (this.touched.get(site) ?? new Set()).add(h));
       throw e;
     }
   }
 
-  private async refreshSite(site: string, hours: readonly string[]): Promise<void> {
+  /** `sites` and `hours` pair up by position: (sites[i], hours[i]) is one touched hour. */
+  private async recompute(sites: readonly string[], hours: readonly string[]): Promise<void> {
     const db = this.store.database;
-    const params = { site, hours, gen: String(++this.gen) };
+    const params = { sites, hours, gen: String(++this.gen) };
+    // The site list first lets the primary key (site, ...) skip other sites' parts before the pairs are matched.
     const inHours = (col: string): string =>
-      `site = {site:String} AND toStartOfHour(${col}) IN (SELECT arrayJoin(arrayMap(h -> toDateTime(h, 'UTC'), {hours:Array(String)})))`;
+      `site IN {sites:Array(String)} AND (site, toStartOfHour(${col})) IN (SELECT arrayJoin(arrayZip({sites:Array(String)}, arrayMap(h -> toDateTime(h, 'UTC'), {hours:Array(String)}))))`;
     await this.store.command(
       `INSERT INTO ${db}.rollup_events_hourly
        SELECT site, toStartOfHour(ts) AS hour, toUInt64({gen:String}) AS gen, path, source, channel, country, device,

@@ -3,7 +3,7 @@ import type { AnalyticsStore } from "../../infra/clickhouse/store.js";
 import { Signal } from "../core/signal.js";
 import { StoreError } from "../core/errors.js";
 import { RollupRefresher } from "./rollups.js";
-import type { ProjectionRows } from "./rows.js";
+import { readRowsMessage } from "./rows.js";
 
 export interface ProjectionWriter {
   /** Rows inserted so far. */
@@ -34,8 +34,6 @@ export interface WriterListener {
   flushed(sites: ReadonlySet<string>, arrivedBy: number): void;
 }
 
-const decoder = new TextDecoder();
-
 /**
  * The one writer of the analytics store: gathers projection messages into large
  * inserts, then acks them. Rows replace earlier versions of themselves, so a
@@ -60,32 +58,35 @@ export const startProjectionWriter = async (o: WriterOptions): Promise<Projectio
 
   const flush = async (batch: JsMsg[]): Promise<void> => {
     const arrivedBy = lastArrival;
-    const events: Record<string, unknown>[] = [];
-    const sessions: Record<string, unknown>[] = [];
-    for (const m of batch) {
-      const rows = JSON.parse(decoder.decode(m.data)) as ProjectionRows;
-      events.push(...rows.events);
-      sessions.push(...rows.sessions);
-    }
+    // Rows arrive as JSONEachRow text and go to the store as they are: no parse, no second encoding.
+    const messages = batch.map((m) => readRowsMessage(m.data));
     try {
-      await o.store.insert("events", events);
-      await o.store.insert("sessions", sessions);
+      await o.store.insertJsonEachRow("events", Buffer.concat(messages.map((r) => r.events)));
+      await o.store.insertJsonEachRow("sessions", Buffer.concat(messages.map((r) => r.sessions)));
     } catch (e) {
       o.report("projection insert failed; will retry", e);
       for (const m of batch) m.nak(e instanceof StoreError && !e.retryable ? 10_000 : 1_000);
       return;
     }
     for (const m of batch) m.ack();
-    inserted += events.length + sessions.length;
-    o.live?.flushed(new Set([...events, ...sessions].map((r) => String(r["site"]))), arrivedBy);
-    rollups.touch(events, sessions);
+    const sites = new Set<string>();
+    for (const r of messages) {
+      inserted += r.rows;
+      rollups.touch(r.hours);
+      for (const [site] of r.hours) sites.add(site);
+    }
+    o.live?.flushed(sites, arrivedBy);
   };
 
   const rollups = new RollupRefresher(o.store);
-  let refreshing = Promise.resolve();
+  let refreshing: Promise<void> | undefined;
   const refreshTimer = setInterval(() => {
-    if (rollups.pending === 0) return;
-    refreshing = refreshing.then(() => rollups.refresh()).catch((e: unknown) => o.report("rollup refresh failed; will retry", e));
+    // A refresh slower than the interval is not queued behind itself: the next one takes all hours touched meanwhile.
+    if (rollups.pending === 0 || refreshing) return;
+    refreshing = rollups
+      .refresh()
+      .catch((e: unknown) => o.report("rollup refresh failed; will retry", e))
+      .finally(() => (refreshing = undefined));
   }, o.rollupIntervalMs);
 
   const rowsIn = (m: JsMsg): number => Math.max(1, Math.round(m.data.length / 300));

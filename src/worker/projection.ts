@@ -1,7 +1,28 @@
 import type { PlacedEvent, SessionAgg, SessionTombstone } from "../../actors/session/reducer.js";
 
-/** ClickHouse DateTime64(3) text form, in UTC. */
-const chTime = (ms: number): string => new Date(ms).toISOString().replace("T", " ").replace("Z", "");
+const DAY_MS = 86_400_000;
+const pad2 = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, "0"));
+const pad3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, "0"));
+let cachedDay = Number.NaN;
+let cachedDate = "";
+
+/**
+ * ClickHouse DateTime64(3) text form, in UTC. Built from parts with the date cached: two
+ * `toISOString().replace()` per row were a few percent of the worker's time.
+ */
+export const chTime = (ms: number): string => {
+  const day = Math.floor(ms / DAY_MS);
+  if (day !== cachedDay) {
+    cachedDay = day;
+    cachedDate = new Date(day * DAY_MS).toISOString().slice(0, 11).replace("T", " ");
+  }
+  let rest = Math.floor(ms - day * DAY_MS);
+  const milli = rest % 1000;
+  rest = (rest - milli) / 1000;
+  const sec = rest % 60;
+  rest = (rest - sec) / 60;
+  return `${cachedDate}${pad2[Math.floor(rest / 60)] as string}:${pad2[rest % 60] as string}:${pad2[sec] as string}.${pad3[milli] as string}`;
+};
 
 const urlParts = (raw: string): { hostname: string; path: string } => {
   try {

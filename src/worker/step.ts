@@ -56,6 +56,7 @@ export const processStep = async (batch: readonly JsMsg[], deps: StepDeps): Prom
       for (const s of result.touched) sessionRows.push(sessionRow(s));
       for (const t of result.removed) sessionRows.push(tombstoneRow(t));
     }
+    deps.visitors.release(slices.keys());
     await deps.sink({ events: eventRows, sessions: sessionRows }, stableId("step", ...good.map((m) => `${m.subject}#${m.seq}`)));
   } catch (e) {
     // The actors may now be ahead of what was stored; the log will bring them back exactly.

@@ -28,7 +28,9 @@ const step = async (reg: VisitorRegistry, events: PulseEvent[]) => {
   const slices = groupByVisitor(events);
   await reg.hydrate(slices);
   await log.append(events);
-  return [...slices].map(([key, slice]) => reg.ingest(key, slice));
+  const results = [...slices].map(([key, slice]) => reg.ingest(key, slice));
+  reg.release(slices.keys());
+  return results;
 };
 
 it("passivates idle visitors to snapshots, restores them without the log, and falls back to the log once a snapshot is dropped", async () => {
@@ -75,4 +77,25 @@ it("passivates idle visitors to snapshots, restores them without the log, and fa
   reg.markCold();
   await step(reg, [ev("e", 201)]);
   expect(reg.hydratedFromLog).toBe(5);
+});
+
+it("leaves the visitors of a step in progress live, whatever a sweep between its hydration and its ingest finds", async () => {
+  let clock = 0;
+  const reg = new VisitorRegistry(log, () => ({ timeoutMs: 30 * MIN, retainMs: 24 * 60 * MIN }), 24 * 60 * MIN, {
+    idleMs: 1000,
+    maxLive: 1,
+    dropAfterMs: 90 * MIN,
+    maxSnapshots: 100,
+    now: () => clock,
+  });
+  const slices = groupByVisitor([ev("p", 0), ev("q", 0), ev("r", 0)]);
+  await reg.hydrate(slices);
+  // Another partition's step ends here and sweeps: over the live limit and idle, yet all three are in use.
+  clock += 5000;
+  reg.sweep();
+  expect(reg.liveCount).toBe(3);
+  for (const [key, slice] of slices) expect(reg.ingest(key, slice).placed).toHaveLength(1);
+  reg.release(slices.keys());
+  reg.sweep();
+  expect([reg.liveCount, reg.snapshotCount]).toEqual([0, 3]);
 });

@@ -36,6 +36,8 @@ export class VisitorRegistry {
   // Both maps are kept in least-recently-used order: a touched entry is moved to the end.
   private readonly live = new Map<string, Live>();
   private readonly snapshots = new Map<string, Snapshot>();
+  /** Visitors of steps in progress: hydrated, not yet ingested. Sweeps, which run between other partitions' steps, leave them live. */
+  private readonly pinned = new Set<string>();
   private watermark = Number.NEGATIVE_INFINITY;
   /**
    * Event time after which a visitor this registry does not know has no recent history: every
@@ -65,11 +67,12 @@ export class VisitorRegistry {
     return this.snapshots.size;
   }
 
-  /** Makes sure every visitor in `slices` has an active actor: from memory, its snapshot, or the log. */
+  /** Makes sure every visitor in `slices` has an active actor: from memory, its snapshot, or the log. Holds them live until `release`. */
   async hydrate(slices: ReadonlyMap<string, readonly PulseEvent[]>, concurrency = 32): Promise<void> {
     const now = this.policy.now();
     const fromLog: [string, readonly PulseEvent[]][] = [];
     for (const [key, events] of slices) {
+      this.pinned.add(key);
       for (const e of events) if (e.ts > this.watermark) this.watermark = e.ts;
       const live = this.live.get(key);
       if (live) {
@@ -112,6 +115,11 @@ export class VisitorRegistry {
     }
   }
 
+  /** Ends a step's hold on its visitors (see `hydrate`): from now on a sweep may passivate them. */
+  release(keys: Iterable<string>): void {
+    for (const key of keys) this.pinned.delete(key);
+  }
+
   /** The events of a slice that the visitor's state does not hold yet. Call after `hydrate`. */
   unseen(key: string, events: readonly PulseEvent[]): PulseEvent[] {
     const known = this.live.get(key)?.actor.getSnapshot().context.state.sessionOf;
@@ -124,11 +132,21 @@ export class VisitorRegistry {
     return ingestSlice(live.actor, events);
   }
 
-  /** Passivates idle and surplus actors, and drops snapshots that fell far behind. Call between steps. */
-  sweep(): void {
+  /**
+   * Passivates idle and surplus actors, and drops snapshots that fell far behind. Call between steps.
+   * Idle actors are passivated for at most `budgetMs` per call, the rest on later calls: visitors that
+   * arrived together go idle together, and passivating them all at once stalled the event loop for
+   * hundreds of milliseconds. Surplus actors (over `maxLive`) always go, since they bound memory.
+   */
+  sweep(budgetMs = 2): void {
     const now = this.policy.now();
+    const started = performance.now();
+    let done = 0;
     for (const [key, live] of this.live) {
-      if (this.live.size <= this.policy.maxLive && now - live.lastUsed < this.policy.idleMs) break;
+      const surplus = this.live.size > this.policy.maxLive;
+      if (!surplus && now - live.lastUsed < this.policy.idleMs) break;
+      if (this.pinned.has(key)) continue;
+      if (!surplus && (++done & 31) === 0 && performance.now() - started > budgetMs) break;
       this.live.delete(key);
       const events = passivate(live.actor);
       const newestTs = events.reduce((m, e) => Math.max(m, e.ts), Number.NEGATIVE_INFINITY);
@@ -153,6 +171,7 @@ export class VisitorRegistry {
   forget(keys: Iterable<string>): void {
     this.markCold();
     for (const key of keys) {
+      this.pinned.delete(key);
       this.live.get(key)?.actor.stop();
       this.live.delete(key);
       this.snapshots.delete(key);

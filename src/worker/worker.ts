@@ -36,53 +36,77 @@ export interface Worker {
 // (thousands of actors) stays well under a second, so lease renewals and acks are not held up.
 const MESSAGES_PER_STEP = 16;
 
-interface Tagged {
+/** One owned partition: its consumer, the batches delivered and not yet handled, and the step loop that handles them. */
+interface Lane {
   readonly partition: number;
-  readonly msg: JsMsg;
+  readonly buffer: JsMsg[];
+  readonly arrived: Signal;
+  messages: ConsumerMessages | undefined;
+  open: boolean;
+  /** Ends once the lane is closed and its buffer handled. */
+  loop: Promise<void>;
 }
 
 /**
- * Session worker: consumes the partitions whose leases it holds, one durable consumer
- * each, in one loop, so a visitor's batches (always in one partition) are handled in order.
+ * Session worker: consumes the partitions whose leases it holds, one durable consumer and one
+ * step loop each. Order only matters within a partition (a visitor's batches are always in
+ * one), so partitions step concurrently: while one waits for the log or the projection
+ * stream, another computes.
  */
 export const startWorker = async (deps: WorkerDeps): Promise<Worker> => {
   const visitors = new VisitorRegistry(deps.log, deps.rules, deps.hydrateLookbackMs, deps.passivation);
-  const consumers = new Map<number, ConsumerMessages>();
-  let buffer: Tagged[] = [];
-  const arrived = new Signal();
+  const lanes = new Map<number, Lane>();
   let running = true;
   let finished = false;
   let processed = 0;
-  let inStep: Promise<void> = Promise.resolve();
+
+  const runLane = async (lane: Lane): Promise<void> => {
+    while (lane.open || lane.buffer.length > 0) {
+      if (lane.buffer.length === 0) {
+        await lane.arrived.wait();
+        continue;
+      }
+      const batch = lane.buffer.splice(0, MESSAGES_PER_STEP);
+      // Read the count only after the step: lanes run concurrently, and `processed += await …` would lose their updates.
+      const handled = await processStep(batch, { log: deps.log, sink: deps.sink, visitors, report: deps.report });
+      processed += handled;
+      visitors.sweep();
+      // Let timers (lease renewal) and I/O run between steps.
+      await new Promise((r) => setImmediate(r));
+    }
+  };
 
   const open = async (p: number): Promise<void> => {
     await ensurePartitionConsumer(deps.jsm, deps.names, p);
     const consumer = await deps.js.consumers.get(deps.names.ingestStream, deps.names.partitionConsumer(p));
-    consumers.set(
-      p,
-      await consumer.consume({
-        // The consumer's max_ack_pending bounds what is buffered; see ensurePartitionConsumer.
-        max_messages: 16,
-        callback: (msg) => {
-          // A batch that arrives after the loop has finished goes straight back for the next owner.
-          if (finished) msg.nak();
-          else {
-            buffer.push({ partition: p, msg });
-            arrived.notify();
-          }
-        },
-      }),
-    );
+    const lane: Lane = { partition: p, buffer: [], arrived: new Signal(), messages: undefined, open: true, loop: Promise.resolve() };
+    lane.messages = await consumer.consume({
+      // The consumer's max_ack_pending bounds what is buffered; see ensurePartitionConsumer.
+      max_messages: 16,
+      callback: (msg) => {
+        // A batch that arrives after its lane has finished goes straight back for the next owner.
+        if (finished || !lane.open) msg.nak();
+        else {
+          lane.buffer.push(msg);
+          lane.arrived.notify();
+        }
+      },
+    });
+    lane.loop = runLane(lane);
+    lanes.set(p, lane);
   };
 
-  /** Stops a partition's consumer and returns its undone batches to JetStream for the next owner. */
+  /** Stops a partition's consumer, lets its step in progress finish, and returns its undone batches to JetStream for the next owner. */
   const close = async (p: number): Promise<void> => {
-    await consumers.get(p)?.close();
-    consumers.delete(p);
-    await inStep;
-    const mine = buffer.filter((t) => t.partition === p);
-    buffer = buffer.filter((t) => t.partition !== p);
-    for (const t of mine) t.msg.nak();
+    const lane = lanes.get(p);
+    if (!lane) return;
+    lanes.delete(p);
+    await lane.messages?.close();
+    const undone = lane.buffer.splice(0);
+    lane.open = false;
+    lane.arrived.notify();
+    await lane.loop;
+    for (const m of undone) m.nak();
   };
 
   const rebalance = async (): Promise<void> => {
@@ -109,24 +133,6 @@ export const startWorker = async (deps: WorkerDeps): Promise<Worker> => {
     }
   })();
 
-  const loop = (async () => {
-    while (running || buffer.length > 0) {
-      if (buffer.length === 0) {
-        await arrived.wait();
-        continue;
-      }
-      const batch = buffer.splice(0, MESSAGES_PER_STEP).map((t) => t.msg);
-      const step = processStep(batch, { log: deps.log, sink: deps.sink, visitors, report: deps.report }).then((n) => {
-        processed += n;
-      });
-      inStep = step;
-      await step;
-      visitors.sweep();
-      // Let timers (lease renewal) and I/O run between steps.
-      await new Promise((r) => setImmediate(r));
-    }
-  })();
-
   return {
     processed: () => processed,
     partitions: () => deps.leases.ownedPartitions(),
@@ -137,14 +143,18 @@ export const startWorker = async (deps: WorkerDeps): Promise<Worker> => {
         clearTimeout(nap.timer);
         nap.done();
       }
-      for (const c of consumers.values()) await c.close();
-      consumers.clear();
+      await leaseLoop;
+      const all = [...lanes.values()];
+      for (const lane of all) await lane.messages?.close();
       // Pull responses already on the wire still arrive for a moment after close; handle them too.
       await new Promise((r) => setTimeout(r, 100));
-      arrived.notify();
-      await loop;
+      for (const lane of all) {
+        lane.open = false;
+        lane.arrived.notify();
+      }
+      await Promise.all(all.map((lane) => lane.loop));
       finished = true;
-      await leaseLoop;
+      lanes.clear();
       await deps.leases.releaseAll();
     },
   };
