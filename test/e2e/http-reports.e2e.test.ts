@@ -28,7 +28,11 @@ const run = (body: unknown, token: string | null = tokenA, path = "/api/v1/repor
 it("answers a report with the rows /ws gives for the same spec", async () => {
   const events = [0, 1, 2].map((i) => ({ id: `http-${i}`, name: "pageview", url: `https://a.example/${i}`, visitor: `hv${i % 2}`, ts: Date.now() - i * 86_400_000 }));
   expect((await postJson(`${pulse.url}/collect`, { site: "site-a", events })).status).toBe(202);
-  const answer = await eventually(() => run(spec("site-a")), (r) => r.status === 200 && r.json["rowCount"] === 3, 20_000);
+  const answer = await eventually(() => run(spec("site-a")), (r) =>
+      // Events and sessions are separate inserts: wait until both are in, so /ws sees the same answer.
+      r.status === 200 && r.json["rowCount"] === 3 && (r.json["rows"] as Record<string, number>[]).every((row) => row["sessions"] === 1),
+    20_000,
+  );
   expect(answer.headers.get("content-type")).toBe("application/json");
   expect(answer.json).toMatchObject({ columns: ["date", "pageviews", "visitors", "sessions"], rowCount: 3 });
   expect(typeof answer.json["elapsedMs"]).toBe("number");
