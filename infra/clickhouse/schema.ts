@@ -100,4 +100,10 @@ export const schemaStatements = (db: string): readonly string[] => [
   ) ENGINE = MergeTree
   PARTITION BY toYYYYMM(hour)
   ORDER BY (site, hour, gen, landing_path, source, channel, country, device)`,
+  // Added for reports (issue 5): more dimensions and the sessions with a key event. Additive, so an
+  // existing store gains them in place; hours rolled up before hold defaults until recomputed.
+  ...["hostname", "name", "medium", "browser", "os"].map((c) => `ALTER TABLE ${db}.rollup_events_hourly ADD COLUMN IF NOT EXISTS ${c} LowCardinality(String)`),
+  ...["medium", "browser", "os"].map((c) => `ALTER TABLE ${db}.rollup_sessions_hourly ADD COLUMN IF NOT EXISTS ${c} LowCardinality(String)`),
+  `ALTER TABLE ${db}.rollup_sessions_hourly ADD COLUMN IF NOT EXISTS campaign String`,
+  `ALTER TABLE ${db}.rollup_sessions_hourly ADD COLUMN IF NOT EXISTS key_sessions UInt64`,
 ];

@@ -52,20 +52,21 @@ export class RollupRefresher {
     const inHours = (col: string): string =>
       `site = {site:String} AND toStartOfHour(${col}) IN (SELECT arrayJoin(arrayMap(h -> toDateTime(h, 'UTC'), {hours:Array(String)})))`;
     await this.store.command(
-      `INSERT INTO ${db}.rollup_events_hourly
-       SELECT site, toStartOfHour(ts) AS hour, toUInt64({gen:String}) AS gen, path, source, channel, country, device,
+      `INSERT INTO ${db}.rollup_events_hourly (site, hour, gen, path, source, channel, country, device, hostname, name, medium, browser, os, pageviews, events, visitors)
+       SELECT site, toStartOfHour(ts) AS hour, toUInt64({gen:String}) AS gen, path, source, channel, country, device, hostname, name, medium, browser, os,
               countIf(name = 'pageview') AS pageviews, count() AS events, uniqExactState(visitor_id) AS visitors
        FROM ${db}.events FINAL WHERE is_bot = 0 AND ${inHours("ts")}
-       GROUP BY site, hour, path, source, channel, country, device`,
+       GROUP BY site, hour, path, source, channel, country, device, hostname, name, medium, browser, os`,
       params,
     );
     await this.store.command(
-      `INSERT INTO ${db}.rollup_sessions_hourly
-       SELECT site, toStartOfHour(start) AS hour, toUInt64({gen:String}) AS gen, path(landing_page) AS landing_path, source, channel, country, device,
+      `INSERT INTO ${db}.rollup_sessions_hourly (site, hour, gen, landing_path, source, channel, country, device, medium, browser, os, campaign,
+              sessions, engaged_sessions, pageviews, duration_ms, key_sessions, visitors)
+       SELECT site, toStartOfHour(start) AS hour, toUInt64({gen:String}) AS gen, path(landing_page) AS landing_path, source, channel, country, device, medium, browser, os, campaign,
               count() AS sessions, countIf(engaged = 1) AS engaged_sessions, sum(pageviews) AS pageviews, sum(duration_ms) AS duration_ms,
-              uniqExactState(visitor_id) AS visitors
+              countIf(key_events > 0) AS key_sessions, uniqExactState(visitor_id) AS visitors
        FROM ${db}.sessions FINAL WHERE is_bot = 0 AND ${inHours("start")}
-       GROUP BY site, hour, landing_path, source, channel, country, device`,
+       GROUP BY site, hour, landing_path, source, channel, country, device, medium, browser, os, campaign`,
       params,
     );
     // Older generations go: this also empties an hour that has no rows left (a session whose start moved away).

@@ -10,7 +10,7 @@ export type ClientMessage =
 /** What the server sends; every message carries the id of the request it answers. */
 export type ServerMessage =
   | { readonly id: string; readonly type: "rows"; readonly columns: readonly string[]; readonly rows: readonly Record<string, string | number>[] }
-  | { readonly id: string; readonly type: "done"; readonly rowCount: number; readonly elapsedMs: number }
+  | { readonly id: string; readonly type: "done"; readonly rowCount: number; readonly elapsedMs: number; readonly totals?: readonly Record<string, string | number>[] }
   | { readonly id: string; readonly type: "cancelled" }
   | { readonly id: string; readonly type: "tracked"; readonly accepted: number; readonly ids: readonly string[]; readonly rejected: readonly unknown[] }
   | { readonly id: string | null; readonly type: "error"; readonly error: { readonly code: string; readonly message: string } };
