@@ -18,8 +18,11 @@ export interface CompiledFunnel {
 const EVENTS: Source = { side: "events", path: "raw", time: "ts" };
 
 /**
- * A funnel over raw events: ClickHouse's windowFunnel finds, per visitor or session, how many
- * steps were done in order (each strictly after the previous) within the window from step 1.
+ * A funnel over raw events. Per visitor (or session), the events that match any step are
+ * folded in log order, keeping for every step the latest start of a chain that has reached it:
+ * an event of step N extends the chain of step N-1 when it falls within the window of that
+ * chain's start. A later start leaves the most room, so the deepest step reached is exact.
+ * (ClickHouse's windowFunnel restarts at every step-1 event, which loses chains when steps overlap.)
  */
 export const compileFunnel = (spec: FunnelSpec, ctx: ReportContext): CompiledFunnel => {
   checkZone(ctx.timezone);
@@ -44,12 +47,19 @@ export const compileFunnel = (spec: FunnelSpec, ctx: ReportContext): CompiledFun
   p.set("from", chTime(range.fromMs));
   p.set("to", chTime(range.toMs));
   p.set("window", spec.windowMinutes * 60_000);
+  p.set("steps", spec.steps.length);
   const key = spec.scope === "visitor" ? "visitor_id" : "session_id";
+  const mask = steps.map((c, i) => `toUInt16(${c}) * ${2 ** i}`).join(" + ");
+  const extend = `if(i = 1, if(bitTest(x.3, 0), x.1, acc[1]), if(bitTest(x.3, i - 1) AND acc[i - 1] >= 0 AND x.1 - acc[i - 1] <= {window:Int64}, greatest(acc[i], acc[i - 1]), acc[i]))`;
   const sql = `SELECT level, count() AS n FROM (
-  SELECT windowFunnel({window:UInt64}, 'strict_increase')(toUInt64(toUnixTimestamp64Milli(ts)), ${steps.join(", ")}) AS level
-  FROM ${ctx.database}.events FINAL
-  WHERE site = {site:String} AND is_bot = 0 AND ts >= toDateTime64({from:String}, 3, 'UTC') AND ts < toDateTime64({to:String}, 3, 'UTC')${filter}
-  GROUP BY ${key}
+  SELECT arrayCount(s -> s >= 0, arrayFold((acc, x) -> arrayMap(i -> ${extend}, range(1, {steps:UInt64} + 1)), arraySort(groupArray((t, seq, mask))), arrayWithConstant({steps:UInt64}, toInt64(-1)))) AS level
+  FROM (
+    SELECT ${key} AS k, toUnixTimestamp64Milli(ts) AS t, seq, ${mask} AS mask
+    FROM ${ctx.database}.events FINAL
+    WHERE site = {site:String} AND is_bot = 0 AND ts >= toDateTime64({from:String}, 3, 'UTC') AND ts < toDateTime64({to:String}, 3, 'UTC')${filter}
+  )
+  WHERE mask > 0
+  GROUP BY k
 ) WHERE level > 0 GROUP BY level ORDER BY level`;
   return { kind: "funnel", query: { sql, params: p.all }, steps: spec.steps.map((s) => s.name), scope: spec.scope };
 };
