@@ -4,7 +4,7 @@ import { parseFilter } from "./parse-filter.js";
 import { checkDay } from "./time.js";
 import type { DateRange, FunnelSpec, OrderBy, RealtimeSpec, ReportSpec, RetentionSpec, RunReportSpec } from "./spec.js";
 
-export const MAX_LIMIT = 100_000;
+const MAX_LIMIT = 100_000;
 
 const names = (v: unknown, field: string, key: "name", max: number, min: number): string[] => {
   const list = array(v ?? [], field, min, max).map((x, i) => {
