@@ -69,8 +69,22 @@ export class RollupRefresher {
        GROUP BY site, hour, landing_path, source, channel, country, device, medium, browser, os, campaign`,
       params,
     );
+    await this.store.command(
+      `INSERT INTO ${db}.rollup_site_events_hourly (site, hour, gen, pageviews, events, visitors)
+       SELECT site, toStartOfHour(ts) AS hour, toUInt64({gen:String}) AS gen, countIf(name = 'pageview'), count(), uniqExactState(visitor_id)
+       FROM ${db}.events FINAL WHERE is_bot = 0 AND ${inHours("ts")}
+       GROUP BY site, hour`,
+      params,
+    );
+    await this.store.command(
+      `INSERT INTO ${db}.rollup_site_sessions_hourly (site, hour, gen, sessions, engaged_sessions, pageviews, duration_ms, key_sessions, visitors)
+       SELECT site, toStartOfHour(start) AS hour, toUInt64({gen:String}) AS gen, count(), countIf(engaged = 1), sum(pageviews), sum(duration_ms), countIf(key_events > 0), uniqExactState(visitor_id)
+       FROM ${db}.sessions FINAL WHERE is_bot = 0 AND ${inHours("start")}
+       GROUP BY site, hour`,
+      params,
+    );
     // Older generations go: this also empties an hour that has no rows left (a session whose start moved away).
-    for (const table of ["rollup_events_hourly", "rollup_sessions_hourly"]) {
+    for (const table of ["rollup_events_hourly", "rollup_sessions_hourly", "rollup_site_events_hourly", "rollup_site_sessions_hourly"]) {
       await this.store.command(`DELETE FROM ${db}.${table} WHERE ${inHours("hour")} AND gen < toUInt64({gen:String})`, params);
     }
   }

@@ -41,7 +41,10 @@ export const tableAnswer = async (c: CompiledTable, fetch: Fetch): Promise<Repor
   });
   // Past the last row the window count is not there to read; count separately then.
   const rowCount = raw.length > 0 ? Number(raw[0]?.["__rows"]) : Number((await fetch(c.count))[0]?.["n"] ?? 0);
-  const totals = c.totals ? (await fetch(c.totals)).map((r) => ({ ...(c.comparing ? { dateRange: String(r["dr"]) } : {}), ...metricValues(c, r) })) : undefined;
+  const totalsOf = (r: Record<string, unknown>): Row => ({ ...(c.comparing ? { dateRange: String(r["dr"]) } : {}), ...metricValues(c, r) });
+  // A range whose metrics are all zero has no row; its totals are zeros.
+  const fromRows = c.totalsFromRows?.map((name) => totalsOf(raw.find((r) => r["dr"] === name) ?? { dr: name }));
+  const totals = c.totals ? (await fetch(c.totals)).map(totalsOf) : fromRows;
   return { columns: columnsOf(c.dimensionHeaders, c.metricHeaders), dimensionHeaders: c.dimensionHeaders, metricHeaders: c.metricHeaders, rows, rowCount, ...(totals ? { totals } : {}) };
 };
 

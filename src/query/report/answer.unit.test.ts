@@ -25,6 +25,20 @@ describe("answers", () => {
     });
   });
 
+  it("reads the totals of a report without dimensions from its rows, with zeros for an empty range", async () => {
+    const asked: string[] = [];
+    const a = await answer({ dateRanges: [...week, { startDate: "2026-10-01", endDate: "2026-10-07", name: "prev" }], metrics: ["sessions", "bounceRate"], metricAggregations: ["TOTAL"] }, (q) => {
+      asked.push(q.sql);
+      return [{ ri: 0, dr: "date_range_0", m0: "4", m1: 0.5, __rows: "1" }];
+    });
+    expect(asked).toHaveLength(1);
+    expect(a.rows).toEqual([{ dateRange: "date_range_0", sessions: 4, bounceRate: 0.5 }]);
+    expect(a.totals).toEqual([
+      { dateRange: "date_range_0", sessions: 4, bounceRate: 0.5 },
+      { dateRange: "prev", sessions: 0, bounceRate: 0 },
+    ]);
+  });
+
   it("counts the rows separately when the page is past the end", async () => {
     const asked: string[] = [];
     const a = await answer({ dateRanges: week, dimensions: ["country"], metrics: ["sessions"], offset: 100 }, (q) => {

@@ -19,6 +19,8 @@ export interface CompiledTable {
   /** Rows before limit and offset; needed only when the page comes back empty. */
   readonly count: BoundQuery;
   readonly totals: BoundQuery | undefined;
+  /** Without dimensions the rows are the totals: the names of the date ranges, to read them from the rows instead. */
+  readonly totalsFromRows: readonly string[] | undefined;
   readonly dimensionHeaders: readonly string[];
   readonly metricHeaders: readonly MetricHeader[];
   /** Whether the raw tables or the rollups answer. */
@@ -28,11 +30,11 @@ export interface CompiledTable {
 }
 
 const TABLES: Record<Side, Record<Path, string>> = {
-  events: { raw: "events", rollup: "rollup_events_hourly" },
-  sessions: { raw: "sessions", rollup: "rollup_sessions_hourly" },
+  events: { raw: "events", rollup: "rollup_events_hourly", "site-rollup": "rollup_site_events_hourly" },
+  sessions: { raw: "sessions", rollup: "rollup_sessions_hourly", "site-rollup": "rollup_site_sessions_hourly" },
 };
 
-const timeColumn = (side: Side, path: Path): string => (path === "rollup" ? "hour" : side === "events" ? "ts" : "start");
+const timeColumn = (side: Side, path: Path): string => (path !== "raw" ? "hour" : side === "events" ? "ts" : "start");
 
 const header = (m: Metric, name: string): MetricHeader => ({ name, type: m.name === "averageSessionDuration" ? "TYPE_SECONDS" : m.kind === "integer" ? "TYPE_INTEGER" : "TYPE_FLOAT" });
 
@@ -95,11 +97,13 @@ export const compileTable = (spec: RunReportSpec | RealtimeSpec, ctx: ReportCont
     ? spec.minuteRanges.map((r) => ({ name: r.name, fromMs: ctx.nowMs - (r.startMinutesAgo + 1) * 60_000 + 1, toMs: ctx.nowMs - r.endMinutesAgo * 60_000 + 1 }))
     : spec.dateRanges.map((r, i) => interval(r, ctx.timezone, ctx.nowMs, `dateRanges[${i}]`));
 
-  const rollupServes = (side: Side): boolean =>
-    allDims.every(([, d]) => d.expr({ side, path: "rollup", time: "hour" }) !== undefined) && aggregates(side).every((a) => aggregateSql(a, "rollup", ctx.database) !== undefined);
-  const rollupPossible = !realtime && [...sides].every(rollupServes) && intervals.every((i) => onWholeHours(i, ctx.timezone));
-  if (ctx.source === "rollup" && !rollupPossible) throw invalid("this report cannot be answered from the hourly rollups");
-  const path: Path = ctx.source !== "raw" && rollupPossible ? "rollup" : "raw";
+  const serves = (rollup: Path) => (side: Side): boolean =>
+    allDims.every(([, d]) => d.expr({ side, path: rollup, time: "hour" }) !== undefined) && aggregates(side).every((a) => aggregateSql(a, rollup, ctx.database) !== undefined);
+  const wholeHours = !realtime && intervals.every((i) => onWholeHours(i, ctx.timezone));
+  // The narrowest table that holds every field: per site, else by dimensions, else raw.
+  const rollup = (["site-rollup", "rollup"] as const).find((r) => wholeHours && [...sides].every(serves(r)));
+  if (ctx.source === "rollup" && !rollup) throw invalid("this report cannot be answered from the hourly rollups");
+  const path: Path = ctx.source === "raw" ? "raw" : (rollup ?? "raw");
 
   const db = ctx.database;
   const ranges = intervals.map((i, k) => ({ index: k, name: p.bind("String", i.name), from: p.bind("String", chTime(i.fromMs)), to: p.bind("String", chTime(i.toMs)) }));
@@ -150,6 +154,7 @@ export const compileTable = (spec: RunReportSpec | RealtimeSpec, ctx: ReportCont
   p.set("limit", spec.limit);
   p.set("offset", spec.offset);
   const settings = " SETTINGS join_use_nulls = 0";
+  const totalsInRows = spec.totals && dims.length === 0 && !spec.metricFilter && spec.offset === 0 && spec.limit >= intervals.length;
   const comparing = intervals.length > 1;
   return {
     kind: "table",
@@ -158,7 +163,8 @@ export const compileTable = (spec: RunReportSpec | RealtimeSpec, ctx: ReportCont
       params: p.all,
     },
     count: { sql: `SELECT count() AS n FROM (${core(true)})${where}${settings}`, params: p.all },
-    totals: spec.totals ? { sql: `SELECT * FROM (${core(false)}) ORDER BY ri${settings}`, params: p.all } : undefined,
+    totals: spec.totals && !totalsInRows ? { sql: `SELECT * FROM (${core(false)}) ORDER BY ri${settings}`, params: p.all } : undefined,
+    totalsFromRows: totalsInRows ? intervals.map((i) => i.name) : undefined,
     dimensionHeaders: [...spec.dimensions, ...(comparing ? ["dateRange"] : [])],
     metricHeaders: metrics.map((m, i) => header(m, spec.metrics[i] as string)),
     path,

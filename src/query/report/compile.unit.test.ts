@@ -114,8 +114,11 @@ describe("compiling runReport", () => {
     expect(table({ dimensions: ["exitPage"], metrics: ["sessions"] }).path).toBe("raw");
     expect(table({ metrics: ["eventCount"], dimensionFilter: { filter: { fieldName: "pageReferrer", emptyFilter: {} } } }).path).toBe("raw");
     expect(table({ metrics: ["eventCount"], dimensionFilter: { filter: { fieldName: "eventName", emptyFilter: {} } } }).path).toBe("rollup");
+    // Time alone: the per-site rollups, unless a metric needs event names.
+    expect(table({ dimensions: ["date", "hour"], metrics: ["activeUsers", "sessions", "bounceRate", "screenPageViews", "averageSessionDuration", "sessionKeyEventRate"] }).path).toBe("site-rollup");
+    expect(table({ dimensions: ["date"], metrics: ["keyEvents"] }).path).toBe("rollup");
     // Whole days in a whole-hour zone are whole hours; Asia/Kolkata is +05:30.
-    expect(table({ dimensions: ["date"], metrics: ["sessions"] }, { timezone: "America/New_York" }).path).toBe("rollup");
+    expect(table({ dimensions: ["date"], metrics: ["sessions"] }, { timezone: "America/New_York" }).path).toBe("site-rollup");
     expect(table({ dimensions: ["date"], metrics: ["sessions"] }, { timezone: "Asia/Kolkata" }).path).toBe("raw");
     expect(table({ dimensions: ["date"], metrics: ["sessions"] }, { timezone: "Asia/Kolkata", source: "auto" }).rows.sql).toContain("pulse_db.sessions FINAL");
   });
@@ -125,8 +128,9 @@ describe("compiling runReport", () => {
     expect(raw.path).toBe("raw");
     expect(raw.rows.sql).not.toContain("rollup_");
     const rolled = table({ dimensions: ["date"], metrics: ["sessions"] }, { source: "rollup" });
-    expect(rolled.rows.sql).toContain("pulse_db.rollup_sessions_hourly");
+    expect(rolled.rows.sql).toContain("pulse_db.rollup_site_sessions_hourly");
     expect(rolled.rows.sql).toContain("max(gen)");
+    expect(table({ dimensions: ["country"], metrics: ["sessions"] }, { source: "rollup" }).rows.sql).toContain("pulse_db.rollup_sessions_hourly");
     expect(refused(() => table({ dimensions: ["date"], metrics: ["newUsers"] }, { source: "rollup" }))).toMatch(/cannot be answered from the hourly rollups/);
     expect(refused(() => table({ metrics: ["sessions"] }, { source: "rollup", timezone: "Asia/Kolkata" }))).toMatch(/hourly rollups/);
   });

@@ -4,11 +4,12 @@
  *
  * Two fact sides: events (one row per event, by event time) and sessions (one row per
  * session, by session start). Each side is read raw (`events FINAL`, `sessions FINAL`) or from
- * its hourly rollup. A field has an expression per side and path it can be served from.
+ * one of its hourly rollups. A field has an expression per side and path it can be served from.
  */
 
 export type Side = "events" | "sessions";
-export type Path = "raw" | "rollup";
+/** The raw tables, the hourly rollups by dimensions, or the hourly rollups per site alone (time dimensions only). */
+export type Path = "raw" | "rollup" | "site-rollup";
 
 /** Where a field is read: a side, a path, and the column holding time there. */
 export interface Source {
@@ -102,6 +103,8 @@ const FIRST_SESSIONS = (db: string): string =>
 /** Each aggregate on its side, raw and rollup; undefined where the rollup cannot serve it. */
 export const aggregateSql = (a: Aggregate, path: Path, db: string): string | undefined => {
   const raw = path === "raw";
+  // Key events are counted by event name, which the per-site rollup does not keep.
+  if (a === "e_key" && path === "site-rollup") return undefined;
   switch (a) {
     case "e_views":
       return raw ? "countIf(name = 'pageview')" : "sum(pageviews)";
