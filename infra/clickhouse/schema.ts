@@ -131,4 +131,32 @@ export const schemaStatements = (db: string): readonly string[] => [
   ) ENGINE = MergeTree
   PARTITION BY toYYYYMM(hour)
   ORDER BY (site, hour, gen)`,
+  // Per site, hour and one dimension (by its report name: pagePath, country, …): one visitor state per value.
+  `CREATE TABLE IF NOT EXISTS ${db}.rollup_dimension_events_hourly (
+    site LowCardinality(String),
+    hour DateTime('UTC'),
+    gen UInt64,
+    dimension LowCardinality(String),
+    value String,
+    pageviews UInt64,
+    events UInt64,
+    visitors AggregateFunction(uniqExact, String)
+  ) ENGINE = MergeTree
+  PARTITION BY toYYYYMM(hour)
+  ORDER BY (site, dimension, hour, gen, value)`,
+  `CREATE TABLE IF NOT EXISTS ${db}.rollup_dimension_sessions_hourly (
+    site LowCardinality(String),
+    hour DateTime('UTC'),
+    gen UInt64,
+    dimension LowCardinality(String),
+    value String,
+    sessions UInt64,
+    engaged_sessions UInt64,
+    pageviews UInt64,
+    duration_ms UInt64,
+    key_sessions UInt64,
+    visitors AggregateFunction(uniqExact, String)
+  ) ENGINE = MergeTree
+  PARTITION BY toYYYYMM(hour)
+  ORDER BY (site, dimension, hour, gen, value)`,
 ];

@@ -83,8 +83,30 @@ export class RollupRefresher {
        GROUP BY site, hour`,
       params,
     );
+    // The names are the report dimensions' (src/query/report/fields.ts), whose values these columns hold.
+    await this.store.command(
+      `INSERT INTO ${db}.rollup_dimension_events_hourly (site, hour, gen, dimension, value, pageviews, events, visitors)
+       SELECT site, toStartOfHour(ts) AS hour, toUInt64({gen:String}) AS gen, kv.1 AS dimension, kv.2 AS value, countIf(name = 'pageview'), count(), uniqExactState(visitor_id)
+       FROM ${db}.events FINAL
+       ARRAY JOIN [('pagePath', path), ('hostName', toString(hostname)), ('eventName', toString(name)), ('sessionSource', toString(source)), ('sessionMedium', toString(medium)),
+                   ('sessionDefaultChannelGroup', toString(channel)), ('country', toString(country)), ('deviceCategory', toString(device)), ('browser', toString(browser)), ('operatingSystem', toString(os))] AS kv
+       WHERE is_bot = 0 AND ${inHours("ts")}
+       GROUP BY site, hour, dimension, value`,
+      params,
+    );
+    await this.store.command(
+      `INSERT INTO ${db}.rollup_dimension_sessions_hourly (site, hour, gen, dimension, value, sessions, engaged_sessions, pageviews, duration_ms, key_sessions, visitors)
+       SELECT site, toStartOfHour(start) AS hour, toUInt64({gen:String}) AS gen, kv.1 AS dimension, kv.2 AS value,
+              count(), countIf(engaged = 1), sum(pageviews), sum(duration_ms), countIf(key_events > 0), uniqExactState(visitor_id)
+       FROM ${db}.sessions FINAL
+       ARRAY JOIN [('landingPage', path(landing_page)), ('sessionSource', toString(source)), ('sessionMedium', toString(medium)), ('sessionCampaignName', campaign),
+                   ('sessionDefaultChannelGroup', toString(channel)), ('country', toString(country)), ('deviceCategory', toString(device)), ('browser', toString(browser)), ('operatingSystem', toString(os))] AS kv
+       WHERE is_bot = 0 AND ${inHours("start")}
+       GROUP BY site, hour, dimension, value`,
+      params,
+    );
     // Older generations go: this also empties an hour that has no rows left (a session whose start moved away).
-    for (const table of ["rollup_events_hourly", "rollup_sessions_hourly", "rollup_site_events_hourly", "rollup_site_sessions_hourly"]) {
+    for (const table of ["rollup_events_hourly", "rollup_sessions_hourly", "rollup_site_events_hourly", "rollup_site_sessions_hourly", "rollup_dimension_events_hourly", "rollup_dimension_sessions_hourly"]) {
       await this.store.command(`DELETE FROM ${db}.${table} WHERE ${inHours("hour")} AND gen < toUInt64({gen:String})`, params);
     }
   }

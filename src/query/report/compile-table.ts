@@ -30,8 +30,8 @@ export interface CompiledTable {
 }
 
 const TABLES: Record<Side, Record<Path, string>> = {
-  events: { raw: "events", rollup: "rollup_events_hourly", "site-rollup": "rollup_site_events_hourly" },
-  sessions: { raw: "sessions", rollup: "rollup_sessions_hourly", "site-rollup": "rollup_site_sessions_hourly" },
+  events: { raw: "events", rollup: "rollup_events_hourly", "dimension-rollup": "rollup_dimension_events_hourly", "site-rollup": "rollup_site_events_hourly" },
+  sessions: { raw: "sessions", rollup: "rollup_sessions_hourly", "dimension-rollup": "rollup_dimension_sessions_hourly", "site-rollup": "rollup_site_sessions_hourly" },
 };
 
 const timeColumn = (side: Side, path: Path): string => (path !== "raw" ? "hour" : side === "events" ? "ts" : "start");
@@ -100,8 +100,12 @@ export const compileTable = (spec: RunReportSpec | RealtimeSpec, ctx: ReportCont
   const serves = (rollup: Path) => (side: Side): boolean =>
     allDims.every(([, d]) => d.expr({ side, path: rollup, time: "hour" }) !== undefined) && aggregates(side).every((a) => aggregateSql(a, rollup, ctx.database) !== undefined);
   const wholeHours = !realtime && intervals.every((i) => onWholeHours(i, ctx.timezone));
-  // The narrowest table that holds every field: per site, else by dimensions, else raw.
-  const rollup = (["site-rollup", "rollup"] as const).find((r) => wholeHours && [...sides].every(serves(r)));
+  // The rollups by one dimension serve reports whose fields besides time are that one dimension.
+  const others = [...new Set(allDims.filter(([, d]) => !d.time).map(([, d]) => d.name))];
+  const usable = (r: Path): boolean => r !== "dimension-rollup" || others.length === 1;
+  // The narrowest table that holds every field: per site, by one dimension, by combination, else raw.
+  const rollup = (["site-rollup", "dimension-rollup", "rollup"] as const).find((r) => wholeHours && usable(r) && [...sides].every(serves(r)));
+  if (rollup === "dimension-rollup") p.set("dimension", others[0] as string);
   if (ctx.source === "rollup" && !rollup) throw invalid("this report cannot be answered from the hourly rollups");
   const path: Path = ctx.source === "raw" ? "raw" : (rollup ?? "raw");
 
@@ -127,7 +131,7 @@ export const compileTable = (spec: RunReportSpec | RealtimeSpec, ctx: ReportCont
         const base =
           path === "raw"
             ? `${table} FINAL WHERE site = {site:String} AND is_bot = 0`
-            : `${table} WHERE site = {site:String} AND (hour, gen) IN (SELECT hour, max(gen) FROM ${table} WHERE site = {site:String} AND ${bounds} GROUP BY hour)`;
+            : `${table} WHERE site = {site:String}${path === "dimension-rollup" ? " AND dimension = {dimension:String}" : ""} AND (hour, gen) IN (SELECT hour, max(gen) FROM ${table} WHERE site = {site:String} AND ${bounds} GROUP BY hour)`;
         return `SELECT toUInt8(${r.index}) AS ri, ${r.name} AS dr${keys.map((k) => `, ${k}`).join("")}, ${aggs.join(", ")} FROM ${base} AND ${bounds}${where}${group}`;
       })
       .join("\nUNION ALL\n");

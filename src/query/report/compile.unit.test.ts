@@ -107,13 +107,18 @@ describe("compiling runReport", () => {
   });
 
   it("reads the rollups when they can answer and the raw tables otherwise", () => {
-    expect(table({ dimensions: ["date", "country"], metrics: ["activeUsers", "sessions", "bounceRate"] }).path).toBe("rollup");
+    // One dimension besides time: the rollups by one dimension; two: the rollups by combination.
+    expect(table({ dimensions: ["date", "country"], metrics: ["activeUsers", "sessions", "bounceRate"] }).path).toBe("dimension-rollup");
+    expect(table({ dimensions: ["country"], metrics: ["sessions"], dimensionFilter: { filter: { fieldName: "country", emptyFilter: {} } } }).path).toBe("dimension-rollup");
+    expect(table({ dimensions: ["country", "deviceCategory"], metrics: ["activeUsers", "sessions"] }).path).toBe("rollup");
+    expect(table({ dimensions: ["country"], metrics: ["sessions"], dimensionFilter: { filter: { fieldName: "browser", emptyFilter: {} } } }).path).toBe("rollup");
+    expect(table({ dimensions: ["pagePath"], metrics: ["keyEvents"] }).path).toBe("rollup");
     expect(table({ dimensions: ["date"], metrics: ["newUsers"] }).path).toBe("raw");
     expect(table({ dimensions: ["city"], metrics: ["eventCount"] }).path).toBe("raw");
     expect(table({ dimensions: ["param:plan"], metrics: ["eventCount"] }).path).toBe("raw");
     expect(table({ dimensions: ["exitPage"], metrics: ["sessions"] }).path).toBe("raw");
     expect(table({ metrics: ["eventCount"], dimensionFilter: { filter: { fieldName: "pageReferrer", emptyFilter: {} } } }).path).toBe("raw");
-    expect(table({ metrics: ["eventCount"], dimensionFilter: { filter: { fieldName: "eventName", emptyFilter: {} } } }).path).toBe("rollup");
+    expect(table({ metrics: ["eventCount"], dimensionFilter: { filter: { fieldName: "eventName", emptyFilter: {} } } }).path).toBe("dimension-rollup");
     // Time alone: the per-site rollups, unless a metric needs event names.
     expect(table({ dimensions: ["date", "hour"], metrics: ["activeUsers", "sessions", "bounceRate", "screenPageViews", "averageSessionDuration", "sessionKeyEventRate"] }).path).toBe("site-rollup");
     expect(table({ dimensions: ["date"], metrics: ["keyEvents"] }).path).toBe("rollup");
@@ -130,7 +135,10 @@ describe("compiling runReport", () => {
     const rolled = table({ dimensions: ["date"], metrics: ["sessions"] }, { source: "rollup" });
     expect(rolled.rows.sql).toContain("pulse_db.rollup_site_sessions_hourly");
     expect(rolled.rows.sql).toContain("max(gen)");
-    expect(table({ dimensions: ["country"], metrics: ["sessions"] }, { source: "rollup" }).rows.sql).toContain("pulse_db.rollup_sessions_hourly");
+    const byCountry = table({ dimensions: ["country"], metrics: ["sessions"] }, { source: "rollup" });
+    expect(byCountry.rows.sql).toContain("pulse_db.rollup_dimension_sessions_hourly WHERE site = {site:String} AND dimension = {dimension:String}");
+    expect(byCountry.rows.params["dimension"]).toBe("country");
+    expect(table({ dimensions: ["device", "country"], metrics: ["sessions"] }, { source: "rollup" }).rows.sql).toContain("pulse_db.rollup_sessions_hourly");
     expect(refused(() => table({ dimensions: ["date"], metrics: ["newUsers"] }, { source: "rollup" }))).toMatch(/cannot be answered from the hourly rollups/);
     expect(refused(() => table({ metrics: ["sessions"] }, { source: "rollup", timezone: "Asia/Kolkata" }))).toMatch(/hourly rollups/);
   });

@@ -8,8 +8,11 @@
  */
 
 export type Side = "events" | "sessions";
-/** The raw tables, the hourly rollups by dimensions, or the hourly rollups per site alone (time dimensions only). */
-export type Path = "raw" | "rollup" | "site-rollup";
+/**
+ * The raw tables; the hourly rollups by combination of dimensions; the hourly rollups by one
+ * dimension (a row per dimension and value); or per site alone (time dimensions only).
+ */
+export type Path = "raw" | "rollup" | "dimension-rollup" | "site-rollup";
 
 /** Where a field is read: a side, a path, and the column holding time there. */
 export interface Source {
@@ -20,6 +23,8 @@ export interface Source {
 
 export interface Dimension {
   readonly name: string;
+  /** Date and time dimensions, which every path can compute from its time column. */
+  readonly time?: boolean;
   /** The SQL expression on a source, or undefined where that source cannot serve it. */
   readonly expr: (s: Source) => string | undefined;
   /** Realtime-only dimensions need the request's "now". */
@@ -28,16 +33,16 @@ export interface Dimension {
 
 const TZ = "{tz:String}";
 
-const timeDimension = (name: string, f: (t: string) => string): Dimension => ({ name, expr: (s) => f(s.time) });
+const timeDimension = (name: string, f: (t: string) => string): Dimension => ({ name, time: true, expr: (s) => f(s.time) });
 
-/** A column on the listed side/path pairs, e.g. "events/raw". */
+/** A column on the listed side/path pairs, e.g. "events/raw"; the rollups by one dimension hold it as `value`. */
 const column = (name: string, col: string, on: readonly string[], rollupCol = col): Dimension => ({
   name,
-  expr: (s) => (on.includes(`${s.side}/${s.path}`) ? (s.path === "rollup" ? rollupCol : col) : undefined),
+  expr: (s) => (on.includes(`${s.side}/${s.path}`) ? (s.path === "dimension-rollup" ? "value" : s.path === "rollup" ? rollupCol : col) : undefined),
 });
 
-const ALL = ["events/raw", "events/rollup", "sessions/raw", "sessions/rollup"];
-const EVENTS = ["events/raw", "events/rollup"];
+const ALL = ["events/raw", "events/rollup", "events/dimension-rollup", "sessions/raw", "sessions/rollup", "sessions/dimension-rollup"];
+const EVENTS = ["events/raw", "events/rollup", "events/dimension-rollup"];
 
 const pathWithQuery = (url: string): string => `concat(path(${url}), if(queryString(${url}) = '', '', concat('?', queryString(${url}))))`;
 
@@ -49,14 +54,14 @@ const DIMENSIONS: readonly (readonly [Dimension, ...string[]])[] = [
   [timeDimension("month", (t) => `toString(toYYYYMM(${t}, ${TZ}))`), "yearMonth"],
   [{ name: "minutesAgo", realtime: true, expr: (s) => (s.side === "events" && s.path === "raw" ? `leftPad(toString(intDiv({now:Int64} - toUnixTimestamp64Milli(ts), 60000)), 2, '0')` : undefined) }],
   [column("pagePath", "path", EVENTS)],
-  [column("landingPage", "path(landing_page)", ["sessions/raw", "sessions/rollup"], "landing_path")],
+  [column("landingPage", "path(landing_page)", ["sessions/raw", "sessions/rollup", "sessions/dimension-rollup"], "landing_path")],
   [column("landingPagePlusQueryString", pathWithQuery("landing_page"), ["sessions/raw"])],
   [column("exitPage", "path(exit_page)", ["sessions/raw"])],
   [column("hostName", "hostname", EVENTS), "hostname"],
   [column("eventName", "name", EVENTS)],
   [column("sessionSource", "source", ALL), "source"],
   [column("sessionMedium", "medium", ALL), "medium"],
-  [column("sessionCampaignName", "campaign", ["sessions/raw", "sessions/rollup"]), "campaign"],
+  [column("sessionCampaignName", "campaign", ["sessions/raw", "sessions/rollup", "sessions/dimension-rollup"]), "campaign"],
   [column("sessionDefaultChannelGroup", "channel", ALL), "channel"],
   [column("pageReferrer", "referrer", ["events/raw"]), "referrer"],
   [column("country", "country", ALL)],
@@ -103,8 +108,8 @@ const FIRST_SESSIONS = (db: string): string =>
 /** Each aggregate on its side, raw and rollup; undefined where the rollup cannot serve it. */
 export const aggregateSql = (a: Aggregate, path: Path, db: string): string | undefined => {
   const raw = path === "raw";
-  // Key events are counted by event name, which the per-site rollup does not keep.
-  if (a === "e_key" && path === "site-rollup") return undefined;
+  // Key events are counted by event name, which only the rollups by combination keep with every other dimension.
+  if (a === "e_key" && (path === "site-rollup" || path === "dimension-rollup")) return undefined;
   switch (a) {
     case "e_views":
       return raw ? "countIf(name = 'pageview')" : "sum(pageviews)";
