@@ -8,7 +8,7 @@ export PATH := $(PATH):/usr/sbin
 .PHONY: help deps nats elasticsearch chromium build lint typecheck test demo clean
 
 help: ## list targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
 # npm install, not npm ci: the lock holds only this platform's chDB binary, which npm ci rejects as out of sync.
 node_modules/.package-lock.json: package.json package-lock.json
@@ -50,3 +50,7 @@ bench-live: deps nats build ## live subscriptions: ack -> update latency with ba
 
 bench: deps nats elasticsearch build ## load benchmark (about 9 min, at most 15; BENCH_QUICK=1 about 3-4): ceilings, end-to-end rates, overload, profile; results in bench/results/
 	node dist/bench/main.js
+
+.PHONY: bench-reports
+bench-reports: deps build ## report benchmark: 10M synthetic events in chDB, a dashboard of 12 reports, p50/p95 each (see bench/README.md, Reports)
+	node dist/bench/reports/run.js

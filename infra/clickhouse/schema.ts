@@ -100,4 +100,63 @@ export const schemaStatements = (db: string): readonly string[] => [
   ) ENGINE = MergeTree
   PARTITION BY toYYYYMM(hour)
   ORDER BY (site, hour, gen, landing_path, source, channel, country, device)`,
+  // Added for reports (issue 5): more dimensions and the sessions with a key event. Additive, so an
+  // existing store gains them in place; hours rolled up before hold defaults until recomputed.
+  ...["hostname", "name", "medium", "browser", "os"].map((c) => `ALTER TABLE ${db}.rollup_events_hourly ADD COLUMN IF NOT EXISTS ${c} LowCardinality(String)`),
+  ...["medium", "browser", "os"].map((c) => `ALTER TABLE ${db}.rollup_sessions_hourly ADD COLUMN IF NOT EXISTS ${c} LowCardinality(String)`),
+  `ALTER TABLE ${db}.rollup_sessions_hourly ADD COLUMN IF NOT EXISTS campaign String`,
+  `ALTER TABLE ${db}.rollup_sessions_hourly ADD COLUMN IF NOT EXISTS key_sessions UInt64`,
+  // Per site and hour only: one visitor state per hour instead of one per combination of
+  // dimensions, which is what makes distinct visitors over a month cheap to merge.
+  `CREATE TABLE IF NOT EXISTS ${db}.rollup_site_events_hourly (
+    site LowCardinality(String),
+    hour DateTime('UTC'),
+    gen UInt64,
+    pageviews UInt64,
+    events UInt64,
+    visitors AggregateFunction(uniqExact, String)
+  ) ENGINE = MergeTree
+  PARTITION BY toYYYYMM(hour)
+  ORDER BY (site, hour, gen)`,
+  `CREATE TABLE IF NOT EXISTS ${db}.rollup_site_sessions_hourly (
+    site LowCardinality(String),
+    hour DateTime('UTC'),
+    gen UInt64,
+    sessions UInt64,
+    engaged_sessions UInt64,
+    pageviews UInt64,
+    duration_ms UInt64,
+    key_sessions UInt64,
+    visitors AggregateFunction(uniqExact, String)
+  ) ENGINE = MergeTree
+  PARTITION BY toYYYYMM(hour)
+  ORDER BY (site, hour, gen)`,
+  // Per site, hour and one dimension (by its report name: pagePath, country, …): one visitor state per value.
+  `CREATE TABLE IF NOT EXISTS ${db}.rollup_dimension_events_hourly (
+    site LowCardinality(String),
+    hour DateTime('UTC'),
+    gen UInt64,
+    dimension LowCardinality(String),
+    value String,
+    pageviews UInt64,
+    events UInt64,
+    visitors AggregateFunction(uniqExact, String)
+  ) ENGINE = MergeTree
+  PARTITION BY toYYYYMM(hour)
+  ORDER BY (site, dimension, hour, gen, value)`,
+  `CREATE TABLE IF NOT EXISTS ${db}.rollup_dimension_sessions_hourly (
+    site LowCardinality(String),
+    hour DateTime('UTC'),
+    gen UInt64,
+    dimension LowCardinality(String),
+    value String,
+    sessions UInt64,
+    engaged_sessions UInt64,
+    pageviews UInt64,
+    duration_ms UInt64,
+    key_sessions UInt64,
+    visitors AggregateFunction(uniqExact, String)
+  ) ENGINE = MergeTree
+  PARTITION BY toYYYYMM(hour)
+  ORDER BY (site, dimension, hour, gen, value)`,
 ];

@@ -27,8 +27,11 @@ export interface AnalyticsStore {
 // ClickHouse codes that mean "try later": timeouts, too many parts/queries, memory pressure, network.
 const RETRYABLE_CODES = new Set(["159", "160", "164", "202", "209", "210", "241", "252", "394", "425"]);
 
+// chDB bundles its own copy of the client, whose ClickHouseError is another class of the same shape.
+const isClickHouseError = (e: unknown): e is ClickHouseError => e instanceof ClickHouseError || (e instanceof Error && e.constructor.name === "ClickHouseError" && "code" in e);
+
 const classify = (e: unknown, what: string): StoreError => {
-  if (e instanceof ClickHouseError) return new StoreError("clickhouse", `${what}: ${e.message}`, RETRYABLE_CODES.has(String(e.code)), { cause: e });
+  if (isClickHouseError(e)) return new StoreError("clickhouse", `${what}: ${e.message}`, RETRYABLE_CODES.has(String(e.code)), { cause: e });
   return new StoreError("clickhouse", `${what}: ${(e as Error).message}`, true, { cause: e });
 };
 

@@ -209,7 +209,7 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
         backlog: backlog.current,
         maxBacklog: config.maxIngestBacklog,
         isReady: () => !draining && !nc.isClosed(),
-        queries: store ? queryService(store, (s) => registry.site(s) !== undefined) : unavailableQueries,
+        queries: store ? queryService(store, (s) => registry.site(s), { keyEvents: config.keyEvents }) : unavailableQueries,
         live,
         maxQueriesPerToken: config.maxQueriesPerToken,
         sites: config.sites,

@@ -48,7 +48,15 @@ export const reportRoute =
         deps.limits.acquire(token);
         try {
           const answer = await deps.service.compute(spec);
-          sendJson(reply, 200, { columns: answer.columns, rows: answer.rows, rowCount: answer.rows.length, elapsedMs: answer.elapsedMs });
+          sendJson(reply, 200, {
+            columns: answer.columns,
+            dimensionHeaders: answer.dimensionHeaders,
+            metricHeaders: answer.metricHeaders,
+            rows: answer.rows,
+            rowCount: answer.rowCount,
+            ...(answer.totals ? { totals: answer.totals } : {}),
+            elapsedMs: answer.elapsedMs,
+          });
         } finally {
           deps.limits.release(token);
         }

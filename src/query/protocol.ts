@@ -14,8 +14,10 @@ export type ServerMessage =
   | {
       readonly id: string;
       readonly type: "done";
+      /** Rows of the whole answer before limit and offset. */
       readonly rowCount: number;
       readonly elapsedMs: number;
+      readonly totals?: readonly Record<string, string | number>[];
       /** Subscriptions only: which answer this is (0 first), and the ingest time up to which it is complete. */
       readonly update?: number;
       readonly watermark?: string;

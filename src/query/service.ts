@@ -1,15 +1,18 @@
 import { InvalidInput, StoreError } from "../core/errors.js";
 import type { AnalyticsStore } from "../../infra/clickhouse/store.js";
 import type { ServerMessage } from "./protocol.js";
-import { compileReport, shapeRow, type ReportSpec } from "./report.js";
+import { compileReport, type ReportContext, type ReportSpec, type ReportTable } from "./report.js";
 
 const CHUNK_ROWS = 500;
 
 /** A whole report answer: what a subscription compares and what HTTP returns in one body. */
-export interface ReportAnswer {
-  readonly columns: readonly string[];
-  readonly rows: readonly Record<string, string | number>[];
+export interface ReportAnswer extends ReportTable {
   readonly elapsedMs: number;
+}
+
+/** What the query side needs to know of a site. */
+export interface ReportSite {
+  readonly timezone: string;
 }
 
 export interface QueryService {
@@ -25,22 +28,32 @@ export const streamAnswer = (id: string, answer: ReportAnswer, send: (m: ServerM
     if (cancelled()) return;
     send({ id, type: "rows", columns: answer.columns, rows: answer.rows.slice(i, i + CHUNK_ROWS) });
   }
-  if (!cancelled()) send({ id, type: "done", rowCount: answer.rows.length, elapsedMs: answer.elapsedMs });
+  if (!cancelled()) send({ id, type: "done", rowCount: answer.rowCount, elapsedMs: answer.elapsedMs, ...(answer.totals ? { totals: answer.totals } : {}) });
 };
 
-export const queryService = (store: AnalyticsStore, isKnownSite: (site: string) => boolean): QueryService => {
+export interface QueryOptions {
+  /** Event names counted as key events. */
+  readonly keyEvents: readonly string[];
+  readonly now?: () => number;
+  /** Tests and benchmarks compare the raw tables with the rollups; clients never choose. */
+  readonly source?: ReportContext["source"];
+}
+
+export const queryService = (store: AnalyticsStore, siteOf: (site: string) => ReportSite | undefined, options: QueryOptions): QueryService => {
+  const now = options.now ?? Date.now;
   const compute = async (spec: ReportSpec): Promise<ReportAnswer> => {
     const started = performance.now();
-    if (!isKnownSite(spec.site)) throw new InvalidInput("unknown_site", `site "${spec.site.slice(0, 128)}" is not registered`);
-    const q = compileReport(spec, store.database);
-    let rows: Record<string, unknown>[];
+    const site = siteOf(spec.site);
+    if (!site) throw new InvalidInput("unknown_site", `site "${spec.site.slice(0, 128)}" is not registered`);
+    const report = compileReport(spec, { database: store.database, timezone: site.timezone, keyEvents: options.keyEvents, nowMs: now(), ...(options.source ? { source: options.source } : {}) });
+    let table: ReportTable;
     try {
-      rows = await store.query<Record<string, unknown>>(q.sql, q.params);
+      table = await report.answer((q) => store.query<Record<string, unknown>>(q.sql, q.params));
     } catch (e) {
       // The store's message may quote SQL; the client learns only that the query failed and whether to retry.
       throw new StoreError("query", "the report could not be computed", e instanceof StoreError && e.retryable, { cause: e });
     }
-    return { columns: q.columns, rows: rows.map((r) => shapeRow(spec, r)), elapsedMs: Math.round(performance.now() - started) };
+    return { ...table, elapsedMs: Math.round(performance.now() - started) };
   };
   return {
     compute,

@@ -40,7 +40,7 @@ const setup = (): { live: LiveQueries; runs: () => number; out: ServerMessage[];
   const live = liveQueries(async () => ({ ingest: { first: 1, last: 0, messages: 0 }, projection: { first: 1, last: 0, messages: 0 } }), { intervalMs: 20, minGapMs: 0 }, (m) => {
     throw new Error(m);
   });
-  const real = queryService(store, () => true);
+  const real = queryService(store, () => ({ timezone: "UTC" }), { keyEvents: [] });
   let runs = 0;
   const backpressure = { on: false, onCompute: false };
   const service: QueryService = {

@@ -48,6 +48,16 @@ it("answers a report with the rows /ws gives for the same spec", async () => {
   }
 });
 
+it("answers the realtime report: events of the last 30 minutes, without saying its kind", async () => {
+  const events = [0, 1].map((i) => ({ id: `rt-${i}`, name: "pageview", url: `https://a.example/rt`, visitor: `rt${i}`, ts: Date.now() - i * 60_000 }));
+  expect((await postJson(`${pulse.url}/collect`, { site: "site-a", events })).status).toBe(202);
+  const body = { site: "site-a", dimensions: ["pagePath"], metrics: ["activeUsers", "screenPageViews"], dimensionFilter: { filter: { fieldName: "pagePath", stringFilter: { value: "/rt" } } } };
+  const answer = await eventually(() => run(body, tokenA, "/api/v1/reports:runRealtime"), (r) => r.status === 200 && r.json["rowCount"] === 1 && (r.json["rows"] as Record<string, number>[])[0]?.["screenPageViews"] === 2, 20_000);
+  expect(answer.json["rows"]).toEqual([{ pagePath: "/rt", activeUsers: 2, screenPageViews: 2 }]);
+  // The same body on :run is a runReport spec, which needs date ranges.
+  expect((await run(body)).status).toBe(400);
+});
+
 it("answers 401 without a token or with a bad one, and 403 for another site whether or not it exists", async () => {
   for (const path of ["/api/v1/reports:run", "/api/v1/reports:runRealtime"]) {
     const none = await run(spec("site-a"), null, path);
