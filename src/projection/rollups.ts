@@ -29,8 +29,9 @@ export class RollupRefresher {
    * Recomputes every touched hour of every site in one statement per table: a statement per
    * site cost chDB about as much per site as for all of them, so that refreshes with many
    * sites fell behind. On failure the hours are touched again, and the next call retries.
+   * Returns the sites whose rollups changed.
    */
-  async refresh(): Promise<void> {
+  async refresh(): Promise<ReadonlySet<string>> {
     const work = [...this.touched];
     this.touched.clear();
     const sites: string[] = [];
@@ -41,13 +42,14 @@ export class RollupRefresher {
         hours.push(h);
       }
     }
-    if (sites.length === 0) return;
+    if (sites.length === 0) return new Set();
     try {
       await this.recompute(sites, hours);
     } catch (e) {
       for (const [site, hourSet] of work) for (const h of hourSet) this.touched.set(site, (this.touched.get(site) ?? new Set()).add(h));
       throw e;
     }
+    return new Set(sites);
   }
 
   /** `sites` and `hours` pair up by position: (sites[i], hours[i]) is one touched hour. */

@@ -46,6 +46,8 @@ export const startProjectionWriter = async (o: WriterOptions): Promise<Projectio
   let running = true;
   let inserted = 0;
   let lastArrival = 0;
+  // When the newest message whose rows are inserted had arrived: what a rollup refresh started now covers.
+  let insertedArrivedBy = 0;
   const messages = await consumer.consume({
     max_messages: 2000,
     callback: (m) => {
@@ -75,6 +77,7 @@ export const startProjectionWriter = async (o: WriterOptions): Promise<Projectio
       rollups.touch(r.hours);
       for (const [site] of r.hours) sites.add(site);
     }
+    insertedArrivedBy = arrivedBy;
     o.live?.flushed(sites, arrivedBy);
   };
 
@@ -83,8 +86,11 @@ export const startProjectionWriter = async (o: WriterOptions): Promise<Projectio
   const refreshTimer = setInterval(() => {
     // A refresh slower than the interval is not queued behind itself: the next one takes all hours touched meanwhile.
     if (rollups.pending === 0 || refreshing) return;
+    const coveredBy = insertedArrivedBy;
     refreshing = rollups
       .refresh()
+      // Reports read the rollups where they can, so subscriptions look again once they changed.
+      .then((sites) => o.live?.flushed(sites, coveredBy))
       .catch((e: unknown) => o.report("rollup refresh failed; will retry", e))
       .finally(() => (refreshing = undefined));
   }, o.rollupIntervalMs);

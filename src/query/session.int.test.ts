@@ -40,7 +40,8 @@ const setup = (): { live: LiveQueries; runs: () => number; out: ServerMessage[];
   const live = liveQueries(async () => ({ ingest: { first: 1, last: 0, messages: 0 }, projection: { first: 1, last: 0, messages: 0 } }), { intervalMs: 20, minGapMs: 0 }, (m) => {
     throw new Error(m);
   });
-  const real = queryService(store, () => ({ timezone: "UTC" }), { keyEvents: [] });
+  // The test writes raw rows only, with no rollup refresher: reports read the raw tables.
+  const real = queryService(store, () => ({ timezone: "UTC" }), { keyEvents: [], source: "raw" });
   let runs = 0;
   const backpressure = { on: false, onCompute: false };
   const service: QueryService = {
