@@ -1,4 +1,5 @@
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
+import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile, rm, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import type { PulseEvent } from "../../src/core/event.js";
@@ -13,14 +14,15 @@ const decoder = new TextDecoder();
 const BUCKET_BYTES = 96 * 1024 * 1024;
 const FLUSH_BYTES = 4 * 1024 * 1024;
 const FETCH = 10_000;
-const CHECKPOINT_EVERY = 200_000;
+const CHECKPOINT_EVERY = 20_000;
 const VISITORS_PER_CHUNK = 2_000;
 // The spill pass is cheap beside the build pass; this splits the progress bar between them.
 const SPILL_SHARE = 0.3;
 
+// Each scan spills into a folder of its own, named in its cursor, so that two rebuilds never mix their files.
 type Cursor =
-  | { readonly phase: "spill"; readonly next: number; readonly first: number; readonly sizes: readonly number[] }
-  | { readonly phase: "build"; readonly bucket: number; readonly buckets: number };
+  | { readonly phase: "spill"; readonly dir: string; readonly next: number; readonly first: number; readonly sizes: readonly number[] }
+  | { readonly phase: "build"; readonly dir: string; readonly bucket: number; readonly buckets: number };
 
 // FNV-1a over the subject: which bucket a visitor's slices go to (the subject names one visitor).
 const bucketOf = (subject: string, buckets: number): number => {
@@ -38,7 +40,7 @@ const bucketOf = (subject: string, buckets: number): number => {
 export const jetstreamLogScanner = (js: JetStreamClient, jsm: JetStreamManager, names: NatsNames, log: EventLog, workDir: string): LogScanner => {
   const filterOf = (scope: ScanScope): string => (scope.site === undefined ? `${names.logSubjectPrefix}.>` : `${names.logSubjectPrefix}.${siteToken(scope.site)}.>`);
   const lastSeq = async (): Promise<number> => (await jsm.streams.info(names.logStream)).state.last_seq;
-  const bucketFile = (i: number): string => join(workDir, `bucket-${i}.bin`);
+  const bucketFile = (dir: string, i: number): string => join(workDir, dir, `bucket-${i}.bin`);
 
   /** Messages of the filter from `from` through `upTo`, in stream order, in batches. */
   async function* messages(filter: string, from: number, upTo: number): AsyncGenerator<JsMsg[]> {
@@ -66,11 +68,12 @@ export const jetstreamLogScanner = (js: JetStreamClient, jsm: JetStreamManager, 
 
   async function* spill(filter: string, cursor: Extract<Cursor, { phase: "spill" }>, upTo: number): AsyncGenerator<ScanChunk> {
     const buckets = cursor.sizes.length;
-    await mkdir(workDir, { recursive: true });
+    const dir = cursor.dir;
+    await mkdir(join(workDir, dir), { recursive: true });
     const sizes = [...cursor.sizes];
     // What a killed spill wrote after its last checkpoint goes; the messages are read again.
-    for (let i = 0; i < buckets; i++) await truncate(bucketFile(i), sizes[i]).catch(async () => (await open(bucketFile(i), "w")).close());
-    const files = await Promise.all(Array.from({ length: buckets }, (_, i) => open(bucketFile(i), "a")));
+    for (let i = 0; i < buckets; i++) await truncate(bucketFile(dir, i), sizes[i]).catch(async () => (await open(bucketFile(dir, i), "w")).close());
+    const files = await Promise.all(Array.from({ length: buckets }, (_, i) => open(bucketFile(dir, i), "a")));
     const pending: Buffer[][] = Array.from({ length: buckets }, () => []);
     const pendingBytes = new Array<number>(buckets).fill(0);
     const flush = async (i: number): Promise<void> => {
@@ -100,19 +103,19 @@ export const jetstreamLogScanner = (js: JetStreamClient, jsm: JetStreamManager, 
         if (sinceCheckpoint >= CHECKPOINT_EVERY) {
           sinceCheckpoint = 0;
           for (let i = 0; i < buckets; i++) await flush(i);
-          yield { visitors: [], cursor: { phase: "spill", next, first: cursor.first, sizes: [...sizes] }, checkpoint: true, done: (SPILL_SHARE * (next - cursor.first)) / span, phase: "reading the log" };
+          yield { visitors: [], cursor: { phase: "spill", dir, next, first: cursor.first, sizes: [...sizes] }, checkpoint: true, done: (SPILL_SHARE * (next - cursor.first)) / span, phase: "reading the log" };
         }
       }
       for (let i = 0; i < buckets; i++) await flush(i);
     } finally {
       await Promise.all(files.map((f) => f.close()));
     }
-    yield { visitors: [], cursor: { phase: "build", bucket: 0, buckets } satisfies Cursor, checkpoint: true, done: SPILL_SHARE, phase: "reading the log" };
+    yield { visitors: [], cursor: { phase: "build", dir, bucket: 0, buckets } satisfies Cursor, checkpoint: true, done: SPILL_SHARE, phase: "reading the log" };
   }
 
   async function* build(scope: ScanScope, cursor: Extract<Cursor, { phase: "build" }>): AsyncGenerator<ScanChunk> {
     for (let b = cursor.bucket; b < cursor.buckets; b++) {
-      const data = await readFile(bucketFile(b)).catch(() => Buffer.alloc(0));
+      const data = await readFile(bucketFile(cursor.dir, b)).catch(() => Buffer.alloc(0));
       const byVisitor = new Map<string, PulseEvent[]>();
       for (let at = 0; at + 4 <= data.length; ) {
         const len = data.readUInt32LE(at);
@@ -136,13 +139,13 @@ export const jetstreamLogScanner = (js: JetStreamClient, jsm: JetStreamManager, 
         if (h.events.length > 0) chunk.push(h);
         if (chunk.length >= VISITORS_PER_CHUNK) {
           // Mid-bucket: a resume redoes the whole bucket, so the cursor stays at its start.
-          yield { visitors: chunk, cursor: { phase: "build", bucket: b, buckets: cursor.buckets }, checkpoint: false, done: share(i), phase: `building (part ${b + 1} of ${cursor.buckets})` };
+          yield { visitors: chunk, cursor: { ...cursor, bucket: b }, checkpoint: false, done: share(i), phase: `building (part ${b + 1} of ${cursor.buckets})` };
           chunk = [];
         }
       }
-      yield { visitors: chunk, cursor: { phase: "build", bucket: b + 1, buckets: cursor.buckets }, checkpoint: true, done: share(byVisitor.size), phase: `building (part ${b + 1} of ${cursor.buckets})` };
+      yield { visitors: chunk, cursor: { ...cursor, bucket: b + 1 }, checkpoint: true, done: share(byVisitor.size), phase: `building (part ${b + 1} of ${cursor.buckets})` };
     }
-    await rm(workDir, { recursive: true, force: true });
+    await rm(join(workDir, cursor.dir), { recursive: true, force: true });
   }
 
   return {
@@ -153,9 +156,8 @@ export const jetstreamLogScanner = (js: JetStreamClient, jsm: JetStreamManager, 
       if (!cursor) {
         const info = await jsm.streams.info(names.logStream);
         const buckets = Math.max(1, Math.ceil(info.state.bytes / BUCKET_BYTES));
-        await rm(workDir, { recursive: true, force: true });
         const first = Math.max(1, info.state.first_seq);
-        cursor = { phase: "spill", next: first, first, sizes: new Array<number>(buckets).fill(0) };
+        cursor = { phase: "spill", dir: `scan-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`, next: first, first, sizes: new Array<number>(buckets).fill(0) };
       }
       if (cursor.phase === "spill") {
         let reached: Cursor | undefined;

@@ -20,6 +20,8 @@ import { startEdge } from "../edge/server.js";
 import { jetstreamProjectionSink } from "../projection/sink.js";
 import { startProjectionWriter } from "../projection/writer.js";
 import { queryService, unavailableQueries } from "../query/service.js";
+import { startRebuildService } from "../rebuild/service.js";
+import { restoreActiveVersion } from "../rebuild/versions.js";
 import { startWorker, type Worker } from "../worker/worker.js";
 
 /** The parts of Pulse a process runs. `pulse start` runs all three. */
@@ -85,6 +87,8 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
       store = opened;
       await opened.init();
       cleanup.push(() => opened.close());
+      // A rebuild may have made another projection version active.
+      await restoreActiveVersion(opened, config.namespace);
       say(`analytics store: ${opened.engine}${config.clickhouseUrl ? ` at ${config.clickhouseUrl}` : ` in ${join(config.dataDir, "chdb")}`}`);
       const writer = await startProjectionWriter({
         js,
@@ -97,6 +101,8 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
         report: (message, error) => say(error ? `${message}: ${(error as Error).message}` : message),
       });
       cleanup.push(() => writer.stop());
+      const rebuilds = startRebuildService({ nc, js, jsm, names, config, store: opened, registry, say });
+      cleanup.push(() => rebuilds.stop());
     }
 
     let worker: Worker | undefined;

@@ -11,9 +11,11 @@ const hourOf = (chTime: unknown): string => `${String(chTime).slice(0, 13)}:00:0
  */
 export class RollupRefresher {
   private readonly touched = new Map<string, Set<string>>();
-  private gen = Date.now() * 1000;
-
-  constructor(private readonly store: AnalyticsStore) {}
+  // A rebuild starts its generations low, so that any later live refresh of an hour supersedes them.
+  constructor(
+    private readonly store: AnalyticsStore,
+    private gen = Date.now() * 1000,
+  ) {}
 
   /** Notes the hours that projection rows fall in (events by time, sessions by start). */
   touch(events: readonly Record<string, unknown>[], sessions: readonly Record<string, unknown>[]): void {
