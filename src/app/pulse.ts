@@ -101,7 +101,7 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
         report: (message, error) => say(error ? `${message}: ${(error as Error).message}` : message),
       });
       cleanup.push(() => writer.stop());
-      const rebuilds = startRebuildService({ nc, js, jsm, names, config, store: opened, registry, say });
+      const rebuilds = startRebuildService({ nc, js, jsm, names, config, store: opened, registry, say, live: true });
       cleanup.push(() => rebuilds.stop());
     }
 

@@ -7,8 +7,8 @@ import { SiteRegistry } from "../../infra/nats/registry.js";
 import { natsNames } from "../../infra/nats/streams.js";
 import { parseRebuildArgs, REBUILD_HELP } from "../rebuild/args.js";
 import { progressLine, type RebuildNews } from "../rebuild/progress.js";
-import { rollback, type RebuildOutcome } from "../rebuild/run.js";
-import { rebuildIn, rebuildSubjects, type JobMessage } from "../rebuild/service.js";
+import type { RebuildOutcome } from "../rebuild/run.js";
+import { rebuildIn, rebuildSubjects, rollbackIn, type JobMessage } from "../rebuild/service.js";
 import { projectionStatus } from "../rebuild/status.js";
 import { restoreActiveVersion } from "../rebuild/versions.js";
 import { openNats } from "./admin.js";
@@ -68,7 +68,7 @@ const withOwnStore = async <T>(config: PulseConfig, nc: NatsConnection, body: (d
   try {
     await store.init();
     await restoreActiveVersion(store, config.namespace);
-    return await body({ js: jetstream(nc), jsm: await jetstreamManager(nc), names, config, store, registry, say: () => undefined });
+    return await body({ js: jetstream(nc), jsm: await jetstreamManager(nc), names, config, store, registry, say: () => undefined, live: false });
   } finally {
     registry.close();
     await store.close();
@@ -90,7 +90,7 @@ export const runRebuildCommand = async (config: PulseConfig, argv: readonly stri
     if (command.kind === "rollback") {
       const answer = await ask(nc, subjects.rollback, {});
       if (answer && !answer.ok) throw new ConfigError(answer.error ?? "rollback failed");
-      print(answer?.text ?? (await withOwnStore(config, nc, (d) => rollback(d.store, config.namespace))));
+      print(answer?.text ?? (await withOwnStore(config, nc, rollbackIn)));
       return 0;
     }
     const progress = createInbox();

@@ -11,11 +11,9 @@ const hourOf = (chTime: unknown): string => `${String(chTime).slice(0, 13)}:00:0
  */
 export class RollupRefresher {
   private readonly touched = new Map<string, Set<string>>();
-  // A rebuild starts its generations low, so that any later live refresh of an hour supersedes them.
-  constructor(
-    private readonly store: AnalyticsStore,
-    private gen = Date.now() * 1000,
-  ) {}
+  private gen = 0;
+
+  constructor(private readonly store: AnalyticsStore) {}
 
   /** Notes the hours that projection rows fall in (events by time, sessions by start). */
   touch(events: readonly Record<string, unknown>[], sessions: readonly Record<string, unknown>[]): void {
@@ -50,7 +48,10 @@ export class RollupRefresher {
 
   private async refreshSite(site: string, hours: readonly string[]): Promise<void> {
     const db = this.store.database;
-    const params = { site, hours, gen: String(++this.gen) };
+    // Generations follow the clock (µs), so that of two refreshers of one table (the live writer's and a
+    // rebuild's), the later refresh of an hour supersedes the earlier one.
+    this.gen = Math.max(this.gen + 1, Date.now() * 1000);
+    const params = { site, hours, gen: String(this.gen) };
     const inHours = (col: string): string =>
       `site = {site:String} AND toStartOfHour(${col}) IN (SELECT arrayJoin(arrayMap(h -> toDateTime(h, 'UTC'), {hours:Array(String)})))`;
     await this.store.command(

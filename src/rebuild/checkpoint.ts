@@ -15,6 +15,8 @@ export interface Checkpoint {
   readonly sessions: number;
   readonly visitors: number;
   readonly done: number;
+  /** Session timeouts of the sites before this rebuild changed them, for a rollback. */
+  readonly previousTimeouts?: Readonly<Record<string, number>>;
 }
 
 export const saveCheckpoint = (store: AnalyticsStore, namespace: string, job: string, c: Checkpoint): Promise<void> =>

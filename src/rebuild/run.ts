@@ -1,12 +1,14 @@
 import type { SessionRules } from "../../actors/session/reducer.js";
 import type { AnalyticsStore } from "../../infra/clickhouse/store.js";
 import { schemaStatements } from "../../infra/clickhouse/schema.js";
-import type { LogScanner, ScanScope, VisitorHistory } from "../../infra/eventlog/scan.js";
+import type { LogScanner, ScanScope } from "../../infra/eventlog/scan.js";
 import { StoreError, Unavailable } from "../core/errors.js";
 import { stableId } from "../core/hash.js";
 import { RollupRefresher } from "../projection/rollups.js";
 import { lastCheckpoint, saveCheckpoint, type Checkpoint } from "./checkpoint.js";
 import { estimate, type RebuildNews } from "./progress.js";
+import { rewriteVisitors } from "./catch-up.js";
+import { inScope, scopeOf } from "./scope.js";
 import { visitorRows } from "./rows.js";
 import { activate, activeVersion, ensureMeta, listVersions, nextVersion, previousVersion, recordVersion, versionDatabase } from "./versions.js";
 import { dryRunReport, type DryRunTotals } from "./dry-run.js";
@@ -29,9 +31,13 @@ export interface RebuildDeps {
   /** A site's current session timeout (registry, else configuration). */
   readonly timeoutOf: (site: string) => number;
   readonly keyEvents: ReadonlySet<string>;
-  /** Makes the live path use a new session timeout for the given sites (all when undefined). */
-  readonly setSessionTimeout: (site: string | undefined, ms: number) => Promise<void>;
+  /** Every registered site's session timeout now. */
+  readonly timeouts: () => Readonly<Record<string, number>>;
+  /** Gives sites new session timeouts, which the live path reads per site. */
+  readonly setTimeouts: (timeouts: Readonly<Record<string, number>>) => Promise<void>;
   readonly tell: (news: RebuildNews) => void;
+  /** Resolves once the store's writer has inserted every projection row published so far (absent: no live writer). */
+  readonly projectionsDrained?: () => Promise<void>;
   /** Turns true when the process is stopping: the rebuild ends at its next step and resumes from its checkpoint later. */
   readonly cancelled?: () => boolean;
 }
@@ -41,21 +47,12 @@ export type RebuildOutcome =
   | { readonly kind: "dry-run"; readonly report: string; readonly totals: readonly DryRunTotals[] };
 
 const INSERT_ROWS = 50_000;
-const CATCHUP_BATCH = 500;
-const CATCHUP_CONCURRENCY = 16;
 const QUIET_ENOUGH = 200;
 const MAX_CATCHUP_ROUNDS = 5;
 const CHECKPOINT_MS = 1_000;
 const PROGRESS_MS = 500;
+const RULE_PROPAGATION_MS = 1_000;
 
-
-export const scopeOf = (args: RebuildArgs): ScanScope => ({ site: args.site, fromTs: args.fromTs ?? 0, toTs: args.toTs ?? 8_640_000_000_000_000 });
-
-/** SQL condition and parameters for "in the rebuilt scope", on a time column. */
-const inScope = (scope: ScanScope, timeColumn: string): { sql: string; params: Record<string, string | number> } => ({
-  sql: `${scope.site === undefined ? "1" : "site = {site:String}"} AND ${timeColumn} >= fromUnixTimestamp64Milli({fromTs:Int64}, 'UTC') AND ${timeColumn} < fromUnixTimestamp64Milli({toTs:Int64}, 'UTC')`,
-  params: { ...(scope.site === undefined ? {} : { site: scope.site }), fromTs: scope.fromTs, toTs: Math.min(scope.toTs, 253_402_300_799_000) },
-});
 
 /** A rebuild is the same job as an earlier unfinished one when asked the same thing: it then resumes it. */
 const jobOf = (args: RebuildArgs): string => stableId("rebuild", JSON.stringify([args.site ?? "*", args.fromTs ?? 0, args.toTs ?? 0, args.sessionTimeoutMs ?? 0, args.source]));
@@ -185,48 +182,27 @@ export const runRebuild = async (deps: RebuildDeps, args: RebuildArgs): Promise<
     await save({ ...state, phase: "catchup", cursor: undefined, events, sessions, visitors, done: 1 });
   }
 
-  /** Rewrites visitors logged after the position: their whole history again, and tombstones for sessions that no longer exist. */
   const catchUp = async (keys: readonly { site: string; visitor: string }[], refresher: RollupRefresher | undefined): Promise<void> => {
-    for (let i = 0; i < keys.length; i += CATCHUP_BATCH) {
-      const batch = keys.slice(i, i + CATCHUP_BATCH);
-      const histories: VisitorHistory[] = [];
-      for (let j = 0; j < batch.length; j += CATCHUP_CONCURRENCY) {
-        histories.push(...(await Promise.all(batch.slice(j, j + CATCHUP_CONCURRENCY).map((k) => scanner.readVisitor(scope, k.site, k.visitor)))));
-      }
-      const visitorIds = [...new Set(batch.map((k) => k.visitor))];
-      const wanted = new Set(batch.map((k) => `${k.site}\u001f${k.visitor}`));
-      const where = inScope(scope, "start");
-      const oldSessions = (
-        await store.query<{ site: string; visitor_id: string; session_id: string; start: string; version: string; events: string }>(
-          `SELECT site, visitor_id, session_id, toString(start) AS start, toString(version) AS version, events FROM ${db}.sessions FINAL WHERE visitor_id IN {visitors:Array(String)} AND ${where.sql}`,
-          { ...where.params, visitors: visitorIds },
-        )
-      ).filter((r) => wanted.has(`${r.site}\u001f${r.visitor_id}`));
-      const oldEvents = new Map<string, number>();
-      for (const r of oldSessions) oldEvents.set(`${r.site}\u001f${r.visitor_id}`, (oldEvents.get(`${r.site}\u001f${r.visitor_id}`) ?? 0) + Number(r.events));
-      const fresh = new Set<string>();
-      let events = state.events;
-      let sessions = state.sessions;
-      for (const h of histories) {
-        const rows = visitorRows(h, rulesFor(h.site));
-        for (const r of rows.events) eventRows.push(r);
-        for (const r of rows.sessions) sessionRows.push(r);
-        for (const id of rows.sessionIds) fresh.add(`${h.site}\u001f${id}`);
-        events += rows.events.length - (oldEvents.get(`${h.site}\u001f${h.visitor}`) ?? 0);
-        sessions += rows.sessions.length;
-        eventsThisRun += rows.events.length;
-      }
-      for (const o of oldSessions) {
-        sessions--;
-        if (fresh.has(`${o.site}\u001f${o.session_id}`)) continue;
-        // A session the new history merged away: hidden the way the live path hides one.
-        sessionRows.push({ site: o.site, session_id: o.session_id, visitor_id: o.visitor_id, start: o.start, version: (BigInt(o.version) + 1n).toString(), is_deleted: 1 });
-      }
-      refresher?.touch(eventRows, sessionRows);
-      await flush();
-      state = { ...state, events, sessions };
-    }
+    const d = await rewriteVisitors({ store, db, scanner, scope, rulesFor, keys, refresher });
+    state = { ...state, events: state.events + d.events, sessions: state.sessions + d.sessions };
+    eventsThisRun += d.read;
   };
+
+  // A new rule reaches the live path before the catch-up: whatever is logged after the last catch-up's
+  // position was then already processed under it, so the live rows that follow the swap agree with the rebuild.
+  if (args.sessionTimeoutMs !== undefined && state.previousTimeouts === undefined) {
+    const before = deps.timeouts();
+    const sites = Object.keys(before).filter((site) => args.site === undefined || site === args.site);
+    await save({ ...state, previousTimeouts: Object.fromEntries(sites.map((site) => [site, before[site] as number])) });
+    await deps.setTimeouts(Object.fromEntries(sites.map((site) => [site, args.sessionTimeoutMs as number])));
+    tell({ type: "log", line: `the live path now uses a session timeout of ${args.sessionTimeoutMs / 60_000} min for ${sites.join(", ") || "no registered site"}` });
+  }
+  if (args.sessionTimeoutMs !== undefined && deps.projectionsDrained) {
+    // Rows the workers made under the old rule may still wait for the writer; after the swap they would land
+    // in the new version. Workers see the registry change within moments; then the writer's backlog is drained.
+    await new Promise((r) => setTimeout(r, RULE_PROPAGATION_MS));
+    await deps.projectionsDrained();
+  }
 
   // Catch up while the live writer goes on, until little is left for the pause.
   let position = state.position;
@@ -239,8 +215,8 @@ export const runRebuild = async (deps: RebuildDeps, args: RebuildArgs): Promise<
     if (changed.visitors.length < QUIET_ENOUGH) break;
   }
 
-  // Rollups of every hour of the new version, at generations below any the live writer will write.
-  const refresher = new RollupRefresher(shadowView(store, db), 0);
+  // Rollups of every hour of the new version.
+  const refresher = new RollupRefresher(shadowView(store, db));
   const hours = await store.query<{ site: string; hour: string }>(
     `SELECT DISTINCT site, toString(toStartOfHour(ts)) AS hour FROM ${db}.events UNION DISTINCT SELECT DISTINCT site, toString(toStartOfHour(start)) AS hour FROM ${db}.sessions`,
     {},
@@ -262,12 +238,11 @@ export const runRebuild = async (deps: RebuildDeps, args: RebuildArgs): Promise<
       database: db,
       source: scanner.backend,
       scope: JSON.stringify({ site: args.site ?? "*", from: args.fromTs === undefined ? "" : new Date(args.fromTs).toISOString(), to: args.toTs === undefined ? "" : new Date(args.toTs).toISOString() }),
-      rules: JSON.stringify({ sessionTimeoutMs: args.sessionTimeoutMs ?? "per site", keyEvents: [...deps.keyEvents] }),
+      rules: JSON.stringify({ sessionTimeoutMs: args.sessionTimeoutMs ?? "per site", keyEvents: [...deps.keyEvents], ...(state.previousTimeouts ? { previousTimeouts: state.previousTimeouts } : {}) }),
       events: state.events,
       sessions: state.sessions,
     });
-    await activate(store, namespace, { version: state.version, database: db });
-    if (args.sessionTimeoutMs !== undefined) await deps.setSessionTimeout(args.site, args.sessionTimeoutMs);
+    await activate(store, namespace, { version: state.version, database: db }, changed.position);
     await save({ ...state, phase: "done", position: changed.position });
     tell({ type: "log", line: `version ${state.version} is active; version ${previous.version} is kept for --rollback` });
     await dropOlder(store, namespace, state.version, previous.version);
@@ -311,15 +286,43 @@ const dropOlder = async (store: AnalyticsStore, namespace: string, active: numbe
   for (const v of known) if (v !== active && v !== previous) await store.command(`DROP DATABASE IF EXISTS ${versionDatabase(namespace, v)}`, {});
 };
 
-/** `pulse rebuild --rollback`: the previous version becomes active again (and the current one previous). */
-export const rollback = async (store: AnalyticsStore, namespace: string): Promise<string> => {
+interface RecordedRules {
+  readonly sessionTimeoutMs?: number | string;
+  readonly previousTimeouts?: Readonly<Record<string, number>>;
+}
+
+/**
+ * `pulse rebuild --rollback`: the previous version becomes active again (and the current one previous).
+ * Session timeouts a rebuild gave the live path go back to what they were, and those of the version
+ * made active again come back. Events logged since the current version became active reached only it:
+ * the previous version catches up with them first, under its own rules, the way a rebuild does.
+ */
+export const rollback = async (deps: Omit<RebuildDeps, "tell" | "timeouts">): Promise<string> => {
+  const { store, namespace, scanner } = deps;
   await ensureMeta(store, namespace);
   const current = await activeVersion(store, namespace);
   const previous = await previousVersion(store, namespace);
   if (!previous) throw new StoreError("rebuild", "there is no previous version to roll back to", false);
+  const versions = await listVersions(store, namespace);
+  const rulesOf = (v: number): RecordedRules => JSON.parse(versions.find((x) => x.version === v)?.rules ?? "{}") as RecordedRules;
+  const undo = rulesOf(current.version).previousTimeouts;
+  const redo = rulesOf(previous.version);
+  if (undo) await deps.setTimeouts(undo);
+  if (redo.previousTimeouts && typeof redo.sessionTimeoutMs === "number") {
+    const ms = redo.sessionTimeoutMs;
+    await deps.setTimeouts(Object.fromEntries(Object.keys(redo.previousTimeouts).map((site) => [site, ms])));
+  }
+  const scope = scopeOf({ site: undefined, fromTs: undefined, toTs: undefined });
+  const rewrite = { store, db: previous.database, scanner, scope, rulesFor: (site: string): SessionRules => ({ timeoutMs: deps.timeoutOf(site), keyEvents: deps.keyEvents, retainMs: Number.POSITIVE_INFINITY }), refresher: undefined };
+  const refresher = new RollupRefresher(shadowView(store, previous.database));
+  const first = await scanner.changedSince(scope, current.position);
+  await rewriteVisitors({ ...rewrite, keys: first.visitors, refresher });
   const release = await store.holdInserts();
   try {
-    await activate(store, namespace, previous);
+    const last = await scanner.changedSince(scope, first.position);
+    await rewriteVisitors({ ...rewrite, keys: last.visitors, refresher });
+    if (refresher.pending > 0) await refresher.refresh();
+    await activate(store, namespace, previous, last.position);
   } finally {
     release();
   }

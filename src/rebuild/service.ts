@@ -28,7 +28,22 @@ export interface RebuildServiceDeps {
   readonly store: AnalyticsStore;
   readonly registry: SiteRegistry;
   readonly say: (line: string) => void;
+  /** A live writer runs beside the rebuild (the store role of \`pulse start\`). */
+  readonly live: boolean;
 }
+
+const DRAIN_LIMIT_MS = 60_000;
+
+/** Waits until the writer has acked every projection message published so far, or a minute has passed. */
+const projectionsDrained = async (jsm: JetStreamManager, names: NatsNames): Promise<void> => {
+  const last = (await jsm.streams.info(names.projectionStream)).state.last_seq;
+  const deadline = Date.now() + DRAIN_LIMIT_MS;
+  while (Date.now() < deadline) {
+    const info = await jsm.consumers.info(names.projectionStream, names.projectionConsumer);
+    if (info.ack_floor.stream_seq >= last) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
 
 /** Everything a rebuild needs in the process that owns the store, whoever asked for it. */
 export const rebuildIn = async (d: Omit<RebuildServiceDeps, "nc">, args: RebuildArgs, tell: (news: RebuildNews) => void, cancelled?: () => boolean): Promise<RebuildOutcome> => {
@@ -41,17 +56,40 @@ export const rebuildIn = async (d: Omit<RebuildServiceDeps, "nc">, args: Rebuild
         scanner,
         timeoutOf: (site) => d.registry.site(site)?.sessionTimeoutMs ?? d.config.sessionTimeoutMs,
         keyEvents: new Set(d.config.keyEvents),
-        setSessionTimeout: async (site, ms) => {
-          for (const s of site === undefined ? d.registry.list() : [{ id: site }]) await d.registry.setSessionTimeout(s.id, ms);
-        },
+        timeouts: () => registryTimeouts(d.registry),
+        setTimeouts: (t) => setRegistryTimeouts(d.registry, t),
         tell,
         ...(cancelled ? { cancelled } : {}),
+        ...(d.live ? { projectionsDrained: () => projectionsDrained(d.jsm, d.names) } : {}),
       },
       args,
     );
   } finally {
     await scanner.close();
   }
+};
+
+/** `pulse rebuild --rollback` in the process that owns the store; reads the configured log to catch up. */
+export const rollbackIn = async (d: Omit<RebuildServiceDeps, "nc">): Promise<string> => {
+  const scanner = await openScanner(d.config.elasticsearchUrl ? "elasticsearch" : "jetstream", d.config, d.js, d.jsm, d.names);
+  try {
+    return await rollback({
+      store: d.store,
+      namespace: d.config.namespace,
+      scanner,
+      timeoutOf: (site) => d.registry.site(site)?.sessionTimeoutMs ?? d.config.sessionTimeoutMs,
+      keyEvents: new Set(d.config.keyEvents),
+      setTimeouts: (t) => setRegistryTimeouts(d.registry, t),
+    });
+  } finally {
+    await scanner.close();
+  }
+};
+
+const registryTimeouts = (registry: SiteRegistry): Record<string, number> => Object.fromEntries(registry.list().map((s) => [s.id, s.sessionTimeoutMs]));
+
+export const setRegistryTimeouts = async (registry: SiteRegistry, timeouts: Readonly<Record<string, number>>): Promise<void> => {
+  for (const [site, ms] of Object.entries(timeouts)) await registry.setSessionTimeout(site, ms);
 };
 
 const encoder = new TextEncoder();
@@ -94,7 +132,7 @@ export const startRebuildService = (d: RebuildServiceDeps): { stop: () => Promis
     d.nc.subscribe(subjects.rollback, {
       callback: (_err, m) => {
         if (running) return reply(m, { ok: false, error: "a rebuild is running; roll back after it" });
-        rollback(d.store, d.config.namespace).then(
+        rollbackIn(d).then(
           (text) => reply(m, { ok: true, text }),
           (e: unknown) => reply(m, { ok: false, error: (e as Error).message }),
         );

@@ -28,30 +28,31 @@ export const ensureMeta = async (store: AnalyticsStore, namespace: string): Prom
     `CREATE TABLE IF NOT EXISTS ${m}.versions (version UInt32, database String, built DateTime64(3, 'UTC'), source String, scope String, rules String, events UInt64, sessions UInt64) ENGINE = MergeTree ORDER BY version`,
     {},
   );
-  await store.command(`CREATE TABLE IF NOT EXISTS ${m}.activations (at DateTime64(3, 'UTC'), version UInt32, database String) ENGINE = MergeTree ORDER BY at`, {});
+  await store.command(`CREATE TABLE IF NOT EXISTS ${m}.activations (at DateTime64(3, 'UTC'), version UInt32, database String, position UInt64) ENGINE = MergeTree ORDER BY at`, {});
   await store.command(`CREATE TABLE IF NOT EXISTS ${m}.checkpoints (job String, at DateTime64(3, 'UTC'), state String) ENGINE = MergeTree ORDER BY (job, at)`, {});
 };
 
 interface Activation {
   readonly version: number;
   readonly database: string;
+  /** The log position up to which it held every event when it became active. */
+  readonly position: number;
 }
 
 /** Newest first. */
 const activations = async (store: AnalyticsStore, namespace: string): Promise<Activation[]> =>
-  (await store.query<{ version: number; database: string }>(`SELECT version, database FROM ${metaDatabase(namespace)}.activations ORDER BY at DESC, version DESC`, {})).map((r) => ({
-    version: Number(r.version),
-    database: r.database,
-  }));
+  (await store.query<{ version: number; database: string; position: string }>(`SELECT version, database, toString(position) AS position FROM ${metaDatabase(namespace)}.activations ORDER BY at DESC, version DESC`, {})).map(
+    (r) => ({ version: Number(r.version), database: r.database, position: Number(r.position) }),
+  );
 
 export const activeVersion = async (store: AnalyticsStore, namespace: string): Promise<Activation> =>
-  (await activations(store, namespace))[0] ?? { version: 1, database: versionDatabase(namespace, 1) };
+  (await activations(store, namespace))[0] ?? { version: 1, database: versionDatabase(namespace, 1), position: 0 };
 
 /** The version that was active before the current one, if any. */
 export const previousVersion = async (store: AnalyticsStore, namespace: string): Promise<Activation | undefined> => {
   const [current, ...older] = await activations(store, namespace);
   if (!current) return undefined;
-  return older.find((a) => a.version !== current.version) ?? (current.version === 1 ? undefined : { version: 1, database: versionDatabase(namespace, 1) });
+  return older.find((a) => a.version !== current.version) ?? (current.version === 1 ? undefined : { version: 1, database: versionDatabase(namespace, 1), position: 0 });
 };
 
 /** At start-up of the process that owns the store: readers and the writer use the active version. */
@@ -61,8 +62,12 @@ export const restoreActiveVersion = async (store: AnalyticsStore, namespace: str
 };
 
 /** The swap: one row makes the version active in the meta tables, then one assignment in this process. */
-export const activate = async (store: AnalyticsStore, namespace: string, a: Activation): Promise<void> => {
-  await store.command(`INSERT INTO ${metaDatabase(namespace)}.activations VALUES (now64(3), {version:UInt32}, {database:String})`, { version: a.version, database: a.database });
+export const activate = async (store: AnalyticsStore, namespace: string, a: Omit<Activation, "position">, position: number): Promise<void> => {
+  await store.command(`INSERT INTO ${metaDatabase(namespace)}.activations VALUES (now64(3), {version:UInt32}, {database:String}, {position:UInt64})`, {
+    version: a.version,
+    database: a.database,
+    position,
+  });
   store.useDatabase(a.database);
 };
 

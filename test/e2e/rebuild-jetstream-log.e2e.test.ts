@@ -60,7 +60,11 @@ it("rebuild with a 45-minute timeout: sessions change exactly as the reducer pre
   const back = await runCli(env, ["rebuild", "--rollback"]).done;
   expect(back.code, back.out).toBe(0);
   expect(back.out).toContain("version 2");
-  expect(await sessionsPerSite(store)).toEqual({ ...at30 });
+  // Version 2 caught up with what was logged while version 3 was active (the follower's two events, two sessions at 30 minutes),
+  // and the live path has its 30-minute timeout back.
+  expect(await sessionsPerSite(store)).toEqual({ ...at30, "site-a": (at30["site-a"] ?? 0) + 2 });
+  const site = await runCli(env, ["site", "show", "site-a"]).done;
+  expect(JSON.parse(site.out)).toMatchObject({ sessionTimeoutMs: 30 * MIN });
 }, 120_000);
 
 it("refuses bad input with a reason", async () => {
