@@ -48,14 +48,16 @@ const chunkOf = (from: number, count: number): PulseEvent[] => {
     const k = i % PER_VISITOR;
     const site = SITES[v % SITES.length] as string;
     const start = t0 + ((v * 7919) % (30 * 24 * 60)) * MIN;
+    const ts = start + k * 3 * MIN + (k >= 4 && v % 3 === 0 ? 40 * MIN : 0);
     out.push({
       id: `e${i}`,
       site,
       visitor: `v${v}`,
       name: k === 7 && v % 5 === 0 ? "purchase" : k % 3 === 2 ? "scroll" : "pageview",
-      ts: start + k * 3 * MIN + (k >= 4 && v % 3 === 0 ? 40 * MIN : 0),
-      seq: 1_700_000_000_000_000 + i,
-      receivedAt: start,
+      ts,
+      // Received when it happened, as live traffic is: the receive sequences span the 30 days too.
+      seq: ts * 1000 + (i % 1000),
+      receivedAt: ts,
       url: `https://${site}${PAGES[(v + k) % PAGES.length]}${k === 0 && v % 7 === 0 ? "?utm_source=news&utm_medium=email" : ""}`,
       referrer: k === 0 ? (REFERRERS[v % REFERRERS.length] as string) : "",
       props: k % 3 === 2 ? { depth: 50 } : {},

@@ -61,13 +61,14 @@ export const elasticsearchLogScanner = (url: string, namespace: string, log: Eve
       await wrap("refresh", refresh);
       const total = await wrap("count", async () => (await client.count({ index, ignore_unavailable: true, allow_no_indices: true, query: { bool: { filter: filters(scope) } } })).count);
       let pit = await wrap("opening a point in time", async () => (await client.openPointInTime({ index, keep_alive: KEEP_ALIVE, ignore_unavailable: true, allow_partial_search_results: false })).id);
-      let after = start?.after;
+      const after = start?.after;
       let read = start?.read ?? 0;
       let held: PulseEvent[] = [];
       let heldKey = "";
+      let next: ReturnType<typeof client.search<{ event: PulseEvent }>> | undefined;
       try {
-        for (;;) {
-          const res = await wrap("reading a page", () =>
+        const page = (from: readonly (string | number)[] | undefined) =>
+          wrap("reading a page", () =>
             client.search<{ event: PulseEvent }>({
               pit: { id: pit, keep_alive: KEEP_ALIVE },
               size: PAGE,
@@ -75,9 +76,15 @@ export const elasticsearchLogScanner = (url: string, namespace: string, log: Eve
               sort: [{ site: "asc" }, { visitor: "asc" }, { ts: "asc" }, { seq: "asc" }],
               _source: ["event"],
               track_total_hits: false,
-              ...(after ? { search_after: [...after] } : {}),
+              ...(from ? { search_after: [...from] } : {}),
             }),
           );
+        next = page(after);
+        for (;;) {
+          const res = await next;
+          // The next page is asked for at once, so Elasticsearch reads it while this one is being built.
+          const lastSort = res.hits.hits.at(-1)?.sort as (string | number)[] | undefined;
+          if (res.hits.hits.length === PAGE && lastSort) next = page(lastSort);
           pit = res.pit_id ?? pit;
           const hits = res.hits.hits;
           const visitors: VisitorHistory[] = [];
@@ -106,13 +113,13 @@ export const elasticsearchLogScanner = (url: string, namespace: string, log: Eve
             held = [];
             lastWhole = heldAfter;
           }
-          after = (hits.at(-1)?.sort as (string | number)[] | undefined) ?? after;
           // The cursor points after the last whole visitor: the one still being read starts over on resume.
           const cursor: Cursor | undefined = lastWhole ? { after: lastWhole, read } : undefined;
           yield { visitors, cursor, checkpoint: cursor !== undefined, done: total === 0 ? 1 : Math.min(1, read / total), phase: "reading and building" };
           if (end) return;
         }
       } finally {
+        await next?.catch(() => undefined);
         await client.closePointInTime({ id: pit }).catch(() => undefined);
       }
     },

@@ -136,12 +136,21 @@ export const runRebuild = async (deps: RebuildDeps, args: RebuildArgs): Promise<
   // Rows wait here for a large insert; checkpoints come only after what they cover was inserted.
   let eventRows: Record<string, unknown>[] = [];
   let sessionRows: Record<string, unknown>[] = [];
-  const flush = async (): Promise<void> => {
+  // chDB inserts off the event loop: one insert stays in flight while the next rows are made.
+  let inFlight: Promise<void> = Promise.resolve();
+  const send = async (): Promise<void> => {
     const [e, s] = [eventRows, sessionRows];
     eventRows = [];
     sessionRows = [];
-    await store.insert("events", e, db);
-    await store.insert("sessions", s, db);
+    await inFlight;
+    inFlight = (async () => {
+      await store.insert("events", e, db);
+      await store.insert("sessions", s, db);
+    })();
+  };
+  const flush = async (): Promise<void> => {
+    await send();
+    await inFlight;
   };
 
   let eventsThisRun = 0;
@@ -168,7 +177,7 @@ export const runRebuild = async (deps: RebuildDeps, args: RebuildArgs): Promise<
         eventsThisRun += rows.events.length;
         visitors++;
       }
-      if (eventRows.length >= INSERT_ROWS) await flush();
+      if (eventRows.length >= INSERT_ROWS) await send();
       // Steps without visitors (the JetStream spill) are cheap to record and mark phase ends: always kept.
       if (chunk.checkpoint && (chunk.visitors.length === 0 || Date.now() - lastSaved >= CHECKPOINT_MS)) {
         await flush();
