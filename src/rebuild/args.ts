@@ -42,10 +42,10 @@ export const parseRebuildArgs = (argv: readonly string[], defaultSource: "elasti
       continue;
     }
     const [flag, inline] = a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
-    if (!["--site", "--from", "--to", "--session-timeout", "--source"].includes(flag)) throw new ConfigError(`pulse rebuild: unknown option "${a}" (see pulse rebuild --help)`);
+    if (!["--site", "--from", "--to", "--session-timeout", "--source"].includes(flag)) throw new ConfigError(`unknown option "${a}" for pulse rebuild (see pulse rebuild --help)`);
     const value = inline ?? argv[++i];
-    if (value === undefined || value === "" || (inline === undefined && value.startsWith("--"))) throw new ConfigError(`pulse rebuild: ${flag} needs a value`);
-    if (values.has(flag)) throw new ConfigError(`pulse rebuild: ${flag} given twice`);
+    if (value === undefined || value === "" || (inline === undefined && value.startsWith("--"))) throw new ConfigError(`pulse rebuild ${flag} needs a value`);
+    if (values.has(flag)) throw new ConfigError(`pulse rebuild ${flag} given twice`);
     values.set(flag, value);
   }
   if (switches.has("--rollback")) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseRebuildArgs } from "./args.js";
+import { dryRunReport } from "./dry-run.js";
 import { estimate, progressLine } from "./progress.js";
 
 describe("pulse rebuild arguments", () => {
@@ -41,5 +42,20 @@ describe("rebuild progress", () => {
   it("estimates a resumed run from what it did itself", () => {
     expect(estimate(0.5, 0.75, 100, 1_000).etaSeconds).toBe(1);
     expect(estimate(0.5, 0.5, 0, 1_000).etaSeconds).toBeUndefined();
+  });
+});
+
+describe("dry-run report", () => {
+  it("says per site how sessions, users and bounce rate would change", () => {
+    const now = [{ site: "a", sessions: 200, users: 50, engaged: 150, events: 0 }];
+    const after = [
+      { site: "a", sessions: 180, users: 50, engaged: 144, events: 900 },
+      { site: "b", sessions: 3, users: 2, engaged: 0, events: 3 },
+    ];
+    expect(dryRunReport(now, after, 2).split("\n")).toEqual([
+      "dry run: nothing was written; counts of version 2 (now) and of the rebuild (after), bots left out",
+      "a: sessions 200 -> 180 (-10.0%); users 50 -> 50; bounce rate 25.0% -> 20.0%",
+      "b: sessions 0 -> 3; users 0 -> 2; bounce rate - -> 100.0%",
+    ]);
   });
 });
