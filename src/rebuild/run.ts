@@ -236,8 +236,10 @@ export const runRebuild = async (deps: RebuildDeps, args: RebuildArgs): Promise<
 
   // The swap: the live writer is held while the last events logged are caught up, then it writes the new version.
   const release = await store.holdInserts();
+  let final: { visitors: readonly { site: string; visitor: string }[]; position: number } = { visitors: [], position };
   try {
     const changed = await scanner.changedSince(scope, position);
+    final = changed;
     await catchUp(changed.visitors, refresher);
     if (refresher.pending > 0) await refresher.refresh();
     await check(store, db, scope, state.events);
@@ -258,7 +260,27 @@ export const runRebuild = async (deps: RebuildDeps, args: RebuildArgs): Promise<
   } finally {
     release();
   }
+  if (deps.projectionsDrained) await settleAfterSwap(deps, { store, db, scanner, scope, rulesFor }, final);
   return { kind: "built", version: state.version, database: db, events: state.events, sessions: state.sessions, seconds: (Date.now() - started) / 1000 };
+};
+
+/**
+ * Rows the writer held during the swap were made before the last catch-up read the log; for a visitor
+ * whose late event was redelivered meanwhile they can be older than what the catch-up wrote, and the
+ * live path's correction went to the previous version. Once they are in, the visitors of the last
+ * catch-up and those logged since are written from the log once more, now into the active version.
+ */
+const settleAfterSwap = async (
+  deps: RebuildDeps,
+  r: Omit<Parameters<typeof rewriteVisitors>[0], "keys" | "refresher">,
+  final: { visitors: readonly { site: string; visitor: string }[]; position: number },
+): Promise<void> => {
+  await deps.projectionsDrained?.();
+  const later = await r.scanner.changedSince(r.scope, final.position);
+  const keys = new Map([...final.visitors, ...later.visitors].map((k) => [`${k.site}\u001f${k.visitor}`, k]));
+  const refresher = new RollupRefresher(shadowView(r.store, r.db));
+  await rewriteVisitors({ ...r, keys: [...keys.values()], refresher });
+  if (refresher.pending > 0) await refresher.refresh();
 };
 
 /** The same store, seen as if the given database were active: what the rollup refresher computes in. */
