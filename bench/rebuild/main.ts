@@ -151,7 +151,7 @@ const main = async (): Promise<void> => {
       try {
         const log = elasticsearchEventLog(es.url, "benches");
         await log.init();
-        const preloadSeconds = await preload(log, "elasticsearch", 2);
+        const preloadSeconds = await preload(log, "elasticsearch", 4);
         const scanner = elasticsearchLogScanner(es.url, "benches", log);
         results.push(await rebuildFrom("elasticsearch", scanner, join(scratch, "chdb-es"), "benches", preloadSeconds));
         await scanner.close();
