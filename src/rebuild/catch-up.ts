@@ -28,10 +28,6 @@ export const rewriteVisitors = async (o: Rewrite): Promise<{ events: number; ses
   const totals = { events: 0, sessions: 0, read: 0 };
   for (let i = 0; i < o.keys.length; i += BATCH) {
     const batch = o.keys.slice(i, i + BATCH);
-    const histories: VisitorHistory[] = [];
-    for (let j = 0; j < batch.length; j += CONCURRENCY) {
-      histories.push(...(await Promise.all(batch.slice(j, j + CONCURRENCY).map((k) => o.scanner.readVisitor(o.scope, k.site, k.visitor)))));
-    }
     const wanted = new Set(batch.map((k) => `${k.site}\u001f${k.visitor}`));
     const where = inScope(o.scope, "start");
     const oldSessions = (
@@ -40,6 +36,11 @@ export const rewriteVisitors = async (o: Rewrite): Promise<{ events: number; ses
         { ...where.params, visitors: [...new Set(batch.map((k) => k.visitor))] },
       )
     ).filter((r) => wanted.has(`${r.site}\u001f${r.visitor_id}`));
+    // Read after the rows above: a session the live writer adds meanwhile is not mistaken for one that went away.
+    const histories: VisitorHistory[] = [];
+    for (let j = 0; j < batch.length; j += CONCURRENCY) {
+      histories.push(...(await Promise.all(batch.slice(j, j + CONCURRENCY).map((k) => o.scanner.readVisitor(o.scope, k.site, k.visitor)))));
+    }
     const eventRows: Record<string, unknown>[] = [];
     const sessionRows: Record<string, unknown>[] = [];
     const fresh = new Set<string>();
