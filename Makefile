@@ -44,9 +44,12 @@ demo: deps nats build ## run `pulse start` on the embedded defaults with synthet
 clean: ## remove build output and local data
 	rm -rf dist .pulse-data
 
-.PHONY: bench bench-live
+.PHONY: bench bench-live bench-rebuild
 bench-live: deps nats build ## live subscriptions: ack -> update latency with background traffic (about 80 s)
 	node dist/bench/live/run.js
+
+bench-rebuild: deps nats elasticsearch build ## rebuild rate from each event log (BENCH_REBUILD_EVENTS, default 2,000,000); results in bench/results/rebuild-latest.json
+	node dist/bench/rebuild/main.js
 
 bench: deps nats elasticsearch build ## load benchmark (about 9 min, at most 15; BENCH_QUICK=1 about 3-4): ceilings, end-to-end rates, overload, profile; results in bench/results/
 	node dist/bench/main.js

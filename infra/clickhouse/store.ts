@@ -12,10 +12,16 @@ export type QueryParams = Readonly<Record<string, string | number | readonly str
  * which runs queries off the event loop.
  */
 export interface AnalyticsStore {
+  /** The database holding the active projection version; read it at each use, a rebuild swaps it. */
   readonly database: string;
+  /** Makes another database (a rebuilt version with the same schema) the active one. */
+  useDatabase(db: string): void;
+  /** Holds back inserts until the returned release is called; resolves once inserts under way are done. */
+  holdInserts(): Promise<() => void>;
   readonly engine: "chdb" | "clickhouse";
   init(): Promise<void>;
-  insert(table: string, rows: readonly Record<string, unknown>[]): Promise<void>;
+  /** Into the active database, unless `into` names another (such inserts are never held). */
+  insert(table: string, rows: readonly Record<string, unknown>[], into?: string): Promise<void>;
   /** Rows already encoded as JSONEachRow (one JSON object a line), inserted without decoding them. */
   insertJsonEachRow(table: string, body: Uint8Array): Promise<void>;
   query<T>(sql: string, params: QueryParams): Promise<T[]>;
@@ -52,33 +58,65 @@ export const openAnalyticsStore = async (target: StoreTarget): Promise<Analytics
     // chDB bundles its own copy of the client's connection types; they match at run time but not nominally.
     client = createClient({ connection: createChdbConnection({ path: target.chdbPath }) as never });
   }
-  const db = target.database;
+  let db = target.database;
+  // Inserts under way, and the hold a rebuild puts on them while it swaps versions.
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  let held: Promise<void> | undefined;
+  const unheld = async (): Promise<void> => {
+    while (held) await held;
+  };
   return {
-    database: db,
+    get database() {
+      return db;
+    },
+    useDatabase(next) {
+      db = next;
+    },
+    async holdInserts() {
+      await unheld();
+      let release!: () => void;
+      held = new Promise<void>((r) => (release = r));
+      while (inFlight > 0) await new Promise<void>((r) => (drained = r));
+      return () => {
+        held = undefined;
+        release();
+      };
+    },
     engine: target.url ? "clickhouse" : "chdb",
     async init() {
       try {
-        for (const statement of schemaStatements(db)) await client.command({ query: statement });
+        for (const statement of schemaStatements(target.database)) await client.command({ query: statement });
       } catch (e) {
         throw classify(e, "creating the schema");
       }
     },
-    async insert(table, rows) {
+    async insert(table, rows, into) {
       if (rows.length === 0) return;
+      if (into === undefined) await unheld();
+      const counted = into === undefined;
+      if (counted) inFlight++;
       try {
-        await client.insert({ table: `${db}.${table}`, values: rows as Record<string, unknown>[], format: "JSONEachRow" });
+        await client.insert({ table: `${into ?? db}.${table}`, values: rows as Record<string, unknown>[], format: "JSONEachRow" });
       } catch (e) {
         throw classify(e, `insert into ${table}`);
+      } finally {
+        if (counted && --inFlight === 0) drained?.();
       }
     },
     async insertJsonEachRow(table, body) {
       if (body.length === 0) return;
+      // The writer's inserts: held, like `insert`, while a rebuild swaps versions.
+      await unheld();
+      inFlight++;
       try {
         // `insert` would want objects for JSONEachRow and encode them again; `exec` sends the bytes as they are.
         const result = await client.exec({ query: `INSERT INTO ${db}.${table} FORMAT JSONEachRow`, values: Readable.from([body], { objectMode: false }) });
         result.stream.destroy();
       } catch (e) {
         throw classify(e, `insert into ${table}`);
+      } finally {
+        if (--inFlight === 0) drained?.();
       }
     },
     async query<T>(sql: string, params: QueryParams) {

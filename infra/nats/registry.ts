@@ -132,6 +132,16 @@ export class SiteRegistry {
     return ingestSecret;
   }
 
+  /** A new session timeout for a site; workers read it per site, so it applies to the next events. */
+  async setSessionTimeout(id: string, sessionTimeoutMs: number): Promise<void> {
+    const site = this.sites.get(id);
+    if (!site) return;
+    const next = { ...site, sessionTimeoutMs };
+    await this.kv.put(`site.${id}`, encoder.encode(JSON.stringify(next)));
+    this.sitesVersion++;
+    this.sites.set(id, next);
+  }
+
   async removeSite(id: string): Promise<boolean> {
     if (!this.sites.has(id)) return false;
     await this.kv.delete(`site.${id}`);

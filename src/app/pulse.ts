@@ -22,6 +22,8 @@ import { startProjectionWriter } from "../projection/writer.js";
 import { liveQueries, type LiveQueries } from "../query/live/hub.js";
 import { readQueueStates } from "../../infra/nats/queue-state.js";
 import { queryService, unavailableQueries } from "../query/service.js";
+import { startRebuildService } from "../rebuild/service.js";
+import { restoreActiveVersion } from "../rebuild/versions.js";
 import { startWorker, type Worker } from "../worker/worker.js";
 import { startWorkerThread } from "./worker-thread.js";
 
@@ -95,6 +97,8 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
       store = opened;
       await opened.init();
       cleanup.push(() => opened.close());
+      // A rebuild may have made another projection version active.
+      await restoreActiveVersion(opened, config.namespace);
       say(`analytics store: ${opened.engine}${config.clickhouseUrl ? ` at ${config.clickhouseUrl}` : ` in ${join(config.dataDir, "chdb")}`}`);
       // Live subscriptions are served where the store is: its writer says which sites each insert touched.
       const storeLive = liveQueries(readQueueStates(jsm, names), { intervalMs: 100, minGapMs: 25 }, (message, error) => say(`${message}: ${(error as Error).message}`));
@@ -112,6 +116,8 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
         live: storeLive,
       });
       cleanup.push(() => writer.stop());
+      const rebuilds = startRebuildService({ nc, js, jsm, names, config, store: opened, registry, say, live: true });
+      cleanup.push(() => rebuilds.stop());
     }
 
     let worker: Worker | undefined;

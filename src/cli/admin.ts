@@ -21,7 +21,7 @@ const flagValues = (args: readonly string[], flag: string): string[] => args.fla
 const flagValue = (args: readonly string[], flag: string): string | undefined => flagValues(args, flag)[0];
 
 /** The NATS to administer: the configured one, the one a running `pulse start` wrote down, or a short-lived local one. */
-const openNats = async (config: PulseConfig): Promise<{ nc: NatsConnection; close: () => Promise<void> }> => {
+export const openNats = async (config: PulseConfig): Promise<{ nc: NatsConnection; close: () => Promise<void> }> => {
   const written = await readFile(join(config.dataDir, "nats", "url"), "utf8").then((u) => u.trim(), () => undefined);
   for (const url of [config.natsUrl, written]) {
     if (!url) continue;

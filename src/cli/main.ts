@@ -3,6 +3,8 @@ import { ENV_DOC, loadConfig } from "../config/config.js";
 import { ConfigError } from "../core/errors.js";
 import { ALL_ROLES, startPulse, type Role } from "../app/pulse.js";
 import { ADMIN_HELP, runAdmin } from "./admin.js";
+import { runRebuildCommand, runStatusCommand } from "./rebuild.js";
+import { REBUILD_HELP } from "../rebuild/args.js";
 
 const HELP = `pulse: self-hosted web analytics backend
 
@@ -19,6 +21,8 @@ Usage:
 Exactly one process may run the store role on an embedded (chDB) store.
 
 ${ADMIN_HELP}
+
+${REBUILD_HELP}
 
 pulse start listens for events on POST /collect and for queries on the /ws WebSocket,
 both on PULSE_HTTP_PORT. SIGTERM or Ctrl-C drains: no new requests, pending batches
@@ -93,6 +97,13 @@ const main = async (argv: readonly string[]): Promise<number> => {
     return -1;
   }
   if (command === "site" || command === "token") return runAdmin(loadConfig(), argv);
+  if (command === "rebuild" || command === "status") {
+    const config = loadConfig();
+    // Whatever fails is reported as the command's error, not as a failed start.
+    return (command === "rebuild" ? runRebuildCommand(config, argv.slice(1)) : runStatusCommand(config)).catch((e: unknown) => {
+      throw e instanceof ConfigError ? e : new ConfigError((e as Error).message);
+    });
+  }
   process.stderr.write(`pulse: unknown command "${command}"\n\n${HELP}`);
   return 2;
 };

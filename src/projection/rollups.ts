@@ -8,7 +8,7 @@ import type { AnalyticsStore } from "../../infra/clickhouse/store.js";
  */
 export class RollupRefresher {
   private readonly touched = new Map<string, Set<string>>();
-  private gen = Date.now() * 1000;
+  private gen = 0;
 
   constructor(private readonly store: AnalyticsStore) {}
 
@@ -55,7 +55,10 @@ export class RollupRefresher {
   /** `sites` and `hours` pair up by position: (sites[i], hours[i]) is one touched hour. */
   private async recompute(sites: readonly string[], hours: readonly string[]): Promise<void> {
     const db = this.store.database;
-    const params = { sites, hours, gen: String(++this.gen) };
+    // Generations follow the clock (µs), so that of two refreshers of one table (the live writer's and a
+    // rebuild's), the later refresh of an hour supersedes the earlier one.
+    this.gen = Math.max(this.gen + 1, Date.now() * 1000);
+    const params = { sites, hours, gen: String(this.gen) };
     // The site list first lets the primary key (site, ...) skip other sites' parts before the pairs are matched.
     const inHours = (col: string): string =>
       `site IN {sites:Array(String)} AND (site, toStartOfHour(${col})) IN (SELECT arrayJoin(arrayZip({sites:Array(String)}, arrayMap(h -> toDateTime(h, 'UTC'), {hours:Array(String)}))))`;

@@ -78,7 +78,10 @@ export class VisitorRegistry {
       if (live) {
         this.live.delete(key);
         live.lastUsed = now;
-        this.live.set(key, live);
+        const rules = this.rules(events[0]?.site ?? "");
+        // A rebuild changed the site's rules: the state is made again under them, as the rebuilt projections were.
+        const stale = live.actor.getSnapshot().context.rules.timeoutMs !== rules.timeoutMs;
+        this.live.set(key, stale ? { actor: spawnVisitor(rules, passivate(live.actor)), lastUsed: now } : live);
         continue;
       }
       const snap = this.snapshots.get(key);

@@ -1,0 +1,143 @@
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { expect, inject } from "vitest";
+import { sessionize } from "../../actors/session/reducer.js";
+import type { AnalyticsStore } from "../../infra/clickhouse/store.js";
+import type { PulseEvent } from "../../src/core/event.js";
+import { eventually, groupBy, postJson, type TestPulse } from "../harness/pulse.js";
+import { QueryClient } from "../harness/ws-client.js";
+
+export const SITES = ["site-a", "site-b"] as const;
+const DAY = Date.parse("2026-11-20T08:00:00Z");
+const MIN = 60_000;
+
+interface SentEvent {
+  readonly id: string;
+  readonly visitor: string;
+  readonly name: string;
+  readonly url: string;
+  readonly referrer: string;
+  readonly ts: number;
+}
+
+/**
+ * 80 visitors on two sites over two days: gaps of 10, 35 and 50 minutes between their visits
+ * (so a 45-minute timeout merges some sessions and not others), campaign and search landings,
+ * key events; each visitor's events are sent in shuffled order (late events) and partly twice.
+ */
+export const rebuildDataset = (): Map<string, SentEvent[]> => {
+  const bySite = new Map<string, SentEvent[]>();
+  for (let v = 0; v < 80; v++) {
+    const site = SITES[v % 2] as string;
+    const list = bySite.get(site) ?? [];
+    let t = DAY + (v % 7) * 23 * MIN + (v % 3) * 24 * 60 * MIN;
+    for (let k = 0; k < 12; k++) {
+      t += k === 4 ? [10, 35, 50][v % 3]! * MIN : k === 8 ? [50, 10, 35][v % 3]! * MIN : 2 * MIN + (k % 3) * 20_000;
+      list.push({
+        id: `${site}-v${v}-e${k}`,
+        visitor: `rb-visitor-${v}`,
+        name: k === 11 && v % 4 === 0 ? "purchase" : k % 5 === 3 ? "scroll" : "pageview",
+        url: `https://${site}.example/p/${(v + k) % 6}${k === 0 && v % 5 === 0 ? "?utm_source=news&utm_medium=email&utm_campaign=nov" : ""}`,
+        referrer: k === 0 && v % 3 === 1 ? "https://www.google.com/" : "",
+        ts: t,
+      });
+    }
+    bySite.set(site, list);
+  }
+  return bySite;
+};
+
+export const sendAll = async (url: string, bySite: ReadonlyMap<string, readonly SentEvent[]>): Promise<number> => {
+  let sent = 0;
+  for (const [site, events] of bySite) {
+    const byVisitor = groupBy(events, (e) => e.visitor);
+    await Promise.all(
+      [...byVisitor.values()].map(async (list) => {
+        const shuffled = [...list].sort((a, b) => ((a.ts / MIN) * 7919) % 11 - ((b.ts / MIN) * 7919) % 11);
+        for (let i = 0; i < shuffled.length; i += 4) {
+          const r = await postJson(`${url}/collect`, { site, events: shuffled.slice(i, i + 4) });
+          expect(r.status, JSON.stringify(r.json)).toBe(202);
+        }
+        // A retried request: the same events again.
+        expect((await postJson(`${url}/collect`, { site, events: shuffled.slice(0, 3) })).status).toBe(202);
+      }),
+    );
+    sent += events.length;
+  }
+  return sent;
+};
+
+export const countEvents = async (store: AnalyticsStore): Promise<number> =>
+  Number((await store.query<{ n: string }>(`SELECT count() AS n FROM ${store.database}.events FINAL`, {}))[0]?.n ?? 0);
+
+/**
+ * Everything a report can be computed from, in a fixed order: the events and sessions tables
+ * (FINAL, deleted sessions left out), the newest rollup generation of every hour, and the reports
+ * over /ws. Left out of event rows: `version` (the live path stamps the session's version when the
+ * event was placed, a rebuild the session's final one), and `seq` / `received_at`, which for an event
+ * sent twice are the second copy's in the live table (it writes every copy it is handed) and the
+ * first copy's, the one the log keeps, in a rebuild.
+ */
+export const snapshot = async (pulse: TestPulse) => {
+  const store = pulse.store as AnalyticsStore;
+  const db = store.database;
+  const events = await store.query(`SELECT * EXCEPT (version, seq, received_at) FROM ${db}.events FINAL ORDER BY site, event_id`, {});
+  const sessions = await store.query(`SELECT * FROM ${db}.sessions FINAL ORDER BY site, session_id`, {});
+  const latest = (table: string): string => `(site, hour, gen) IN (SELECT site, hour, max(gen) FROM ${db}.${table} GROUP BY site, hour)`;
+  const rollupEvents = await store.query(
+    `SELECT site, toString(hour) AS h, path, source, channel, country, device, pageviews, events, uniqExactMerge(visitors) AS v FROM ${db}.rollup_events_hourly WHERE ${latest("rollup_events_hourly")} GROUP BY site, h, path, source, channel, country, device, pageviews, events ORDER BY site, h, path, source, channel, country, device`,
+    {},
+  );
+  const rollupSessions = await store.query(
+    `SELECT site, toString(hour) AS h, landing_path, source, channel, sessions, engaged_sessions, pageviews, duration_ms, uniqExactMerge(visitors) AS v FROM ${db}.rollup_sessions_hourly WHERE ${latest("rollup_sessions_hourly")} GROUP BY site, h, landing_path, source, channel, sessions, engaged_sessions, pageviews, duration_ms ORDER BY site, h, landing_path, source, channel`,
+    {},
+  );
+  const client = await QueryClient.open(pulse.url, pulse.token);
+  const reports: unknown[] = [];
+  for (const site of SITES) {
+    const a = await client.query(`r-${site}`, { site, from: "2026-11-19", to: "2026-11-24", metrics: ["pageviews", "visitors", "sessions"], dimensions: ["date"] });
+    expect(a.error).toBeUndefined();
+    reports.push(a.rows);
+    const b = await client.query(`t-${site}`, { site, from: "2026-11-19", to: "2026-11-24", metrics: ["pageviews", "visitors", "sessions"] });
+    reports.push(b.rows);
+  }
+  client.close();
+  return { events, sessions, rollupEvents, rollupSessions, reports };
+};
+
+/** Sessions per site as the reducer alone makes them from what the log holds. */
+export const reducerSessions = async (pulse: TestPulse, bySite: ReadonlyMap<string, readonly SentEvent[]>, timeoutMs: number): Promise<Record<string, number>> => {
+  const out: Record<string, number> = {};
+  for (const [site, events] of bySite) {
+    let n = 0;
+    for (const visitor of new Set(events.map((e) => e.visitor))) {
+      const logged: PulseEvent[] = await pulse.log.readVisitor(site, visitor, 0);
+      n += sessionize(logged, { timeoutMs, retainMs: 0 }).length;
+    }
+    out[site] = n;
+  }
+  return out;
+};
+
+export const sessionsPerSite = async (store: AnalyticsStore): Promise<Record<string, number>> =>
+  Object.fromEntries(
+    (await store.query<{ site: string; n: string }>(`SELECT site, count() AS n FROM ${store.database}.sessions FINAL GROUP BY site ORDER BY site`, {})).map((r) => [r.site, Number(r.n)]),
+  );
+
+export const waitForAll = (store: AnalyticsStore, expected: number): Promise<number> => eventually(() => countEvents(store), (n) => n === expected, 60_000);
+
+/** Runs the built `pulse` command against the test's NATS and namespace; returns its exit code and output. */
+export const runCli = (env: Record<string, string>, args: readonly string[], onOutput?: (all: string) => void): { done: Promise<{ code: number | null; out: string }>; kill: () => void } => {
+  const child = spawn(process.execPath, [join(process.cwd(), "dist", "src", "cli", "main.js"), ...args], {
+    env: { ...process.env, PULSE_NATS_URL: inject("natsUrl"), ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  const add = (d: Buffer): void => {
+    out += d.toString();
+    onOutput?.(out);
+  };
+  child.stdout.on("data", add);
+  child.stderr.on("data", add);
+  return { done: new Promise((resolve) => child.once("exit", (code) => resolve({ code, out }))), kill: () => child.kill("SIGKILL") };
+};
