@@ -91,6 +91,7 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
 
     let store: AnalyticsStore | undefined;
     let live: LiveQueries | undefined;
+    let rollupsBehind: ((site: string) => boolean) | undefined;
     if (has("store")) {
       const { openAnalyticsStore } = await import("../../infra/clickhouse/store.js");
       const opened = await openAnalyticsStore({ url: config.clickhouseUrl, chdbPath: join(config.dataDir, "chdb"), database: config.namespace });
@@ -116,6 +117,7 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
         live: storeLive,
       });
       cleanup.push(() => writer.stop());
+      rollupsBehind = (site) => writer.rollupsBehind(site);
       const rebuilds = startRebuildService({ nc, js, jsm, names, config, store: opened, registry, say, live: true });
       cleanup.push(() => rebuilds.stop());
     }
@@ -215,7 +217,7 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
         backlog: backlog.current,
         maxBacklog: config.maxIngestBacklog,
         isReady: () => !draining && !nc.isClosed(),
-        queries: store ? queryService(store, (s) => registry.site(s), { keyEvents: config.keyEvents }) : unavailableQueries,
+        queries: store ? queryService(store, (s) => registry.site(s), { keyEvents: config.keyEvents, ...(rollupsBehind ? { rollupsBehind } : {}) }) : unavailableQueries,
         live,
         maxQueriesPerToken: config.maxQueriesPerToken,
         sites: config.sites,

@@ -8,6 +8,8 @@ import type { AnalyticsStore } from "../../infra/clickhouse/store.js";
  */
 export class RollupRefresher {
   private readonly touched = new Map<string, Set<string>>();
+  /** Sites whose hours a refresh under way is recomputing. */
+  private readonly refreshing = new Map<string, number>();
   private gen = 0;
 
   constructor(private readonly store: AnalyticsStore) {}
@@ -23,6 +25,11 @@ export class RollupRefresher {
 
   get pending(): number {
     return this.touched.size;
+  }
+
+  /** Whether the site has rows inserted that its rollups do not reflect yet. */
+  behind(site: string): boolean {
+    return this.touched.has(site) || this.refreshing.has(site);
   }
 
   /**
@@ -43,11 +50,18 @@ export class RollupRefresher {
       }
     }
     if (sites.length === 0) return new Set();
+    for (const [site] of work) this.refreshing.set(site, (this.refreshing.get(site) ?? 0) + 1);
     try {
       await this.recompute(sites, hours);
     } catch (e) {
       for (const [site, hourSet] of work) for (const h of hourSet) this.touched.set(site, (this.touched.get(site) ?? new Set()).add(h));
       throw e;
+    } finally {
+      for (const [site] of work) {
+        const n = (this.refreshing.get(site) ?? 1) - 1;
+        if (n > 0) this.refreshing.set(site, n);
+        else this.refreshing.delete(site);
+      }
     }
     return new Set(sites);
   }

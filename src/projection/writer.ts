@@ -8,6 +8,8 @@ import { readRowsMessage } from "./rows.js";
 export interface ProjectionWriter {
   /** Rows inserted so far. */
   readonly inserted: () => number;
+  /** Whether the site has rows inserted that its rollups do not reflect yet (reports then read the raw tables). */
+  readonly rollupsBehind: (site: string) => boolean;
   /** Stops pulling, inserts and acks what was already delivered. */
   stop(): Promise<void>;
 }
@@ -116,6 +118,7 @@ export const startProjectionWriter = async (o: WriterOptions): Promise<Projectio
 
   return {
     inserted: () => inserted,
+    rollupsBehind: (site) => rollups.behind(site),
     async stop() {
       running = false;
       await messages.close();

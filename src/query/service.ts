@@ -37,6 +37,11 @@ export interface QueryOptions {
   readonly now?: () => number;
   /** Tests and benchmarks compare the raw tables with the rollups; clients never choose. */
   readonly source?: ReportContext["source"];
+  /**
+   * Whether a site has rows its rollups do not reflect yet. Its reports then read the raw tables,
+   * so that an answer includes everything written, whichever path could serve it.
+   */
+  readonly rollupsBehind?: (site: string) => boolean;
 }
 
 export const queryService = (store: AnalyticsStore, siteOf: (site: string) => ReportSite | undefined, options: QueryOptions): QueryService => {
@@ -45,7 +50,8 @@ export const queryService = (store: AnalyticsStore, siteOf: (site: string) => Re
     const started = performance.now();
     const site = siteOf(spec.site);
     if (!site) throw new InvalidInput("unknown_site", `site "${spec.site.slice(0, 128)}" is not registered`);
-    const report = compileReport(spec, { database: store.database, timezone: site.timezone, keyEvents: options.keyEvents, nowMs: now(), ...(options.source ? { source: options.source } : {}) });
+    const source = options.source ?? (options.rollupsBehind?.(spec.site) ? "raw" : undefined);
+    const report = compileReport(spec, { database: store.database, timezone: site.timezone, keyEvents: options.keyEvents, nowMs: now(), ...(source ? { source } : {}) });
     let table: ReportTable;
     try {
       table = await report.answer((q) => store.query<Record<string, unknown>>(q.sql, q.params));
