@@ -56,7 +56,7 @@ export const ENV_DOC: readonly (readonly [string, string, string])[] = [
   ["PULSE_MAX_PENDING_EVENTS", "200000", "events awaiting PubAck before the edge answers 503"],
   ["PULSE_MAX_INGEST_BACKLOG", "2000", "unprocessed batches in the ingest stream beyond which the edge answers 503"],
   ["PULSE_MAX_INGEST_AGE", "2s", "age of the oldest unprocessed ingest batch beyond which the edge answers 503 (with a Retry-After of the time to drain); takes requests again below half; 0: off"],
-  ["PULSE_MAX_LOOP_DELAY", "50ms", "median event-loop delay of the edge beyond which it answers 503 (Retry-After 1); takes requests again below half; 0: off"],
+  ["PULSE_MAX_LOOP_DELAY", "50ms", "median event-loop delay of the edge over a second beyond which it answers 503 (Retry-After 1); takes requests again below half; 0: off"],
   ["PULSE_LEASE_TTL", "6s", "a worker that stops heartbeating loses its partitions after this long"],
   ["PULSE_PASSIVATE_AFTER", "60s", "a visitor's actor idle this long is stopped and kept as a compact snapshot"],
   ["PULSE_MAX_LIVE_VISITORS", "20000", "live visitor actors per worker beyond which the least recent are passivated"],

@@ -13,9 +13,14 @@ export interface AdmissionControl {
 
 /** Event-loop delay sampling step; the histogram counts it in every sample, so it is taken off. */
 const RESOLUTION_MS = 10;
+/**
+ * The event-loop delay is the median over this long: one GC pause or one slow insert moves a
+ * median over a second little, a loop that stays late moves it at once.
+ */
+const LOOP_WINDOW_MS = 1000;
 
 /**
- * Measures the edge's own saturation (the median event-loop delay since the last reading) and
+ * Measures the edge's own saturation (the median event-loop delay over the last second) and
  * the ingest backlog (polled from the stream), and decides every `everyMs` whether new ingest
  * requests are taken. A request is only checked on arrival: one already let in is never
  * refused afterwards, so nothing is acknowledged and then dropped.
@@ -34,9 +39,14 @@ export const watchAdmission = (opts: {
   let state: Admission = ADMITTING;
   // Built once per change of state, not per refused request: a stack per refusal is work an overloaded edge cannot spare.
   let refusal: Unavailable | undefined;
+  let loopDelayMs = 0;
+  let loopWindowStart = Date.now();
   const timer = setInterval(() => {
-    const loopDelayMs = loop.count > 0 ? Math.max(0, loop.percentile(50) / 1e6 - RESOLUTION_MS) : 0;
-    loop.reset();
+    if (Date.now() - loopWindowStart >= LOOP_WINDOW_MS) {
+      loopDelayMs = loop.count > 0 ? Math.max(0, loop.percentile(50) / 1e6 - RESOLUTION_MS) : 0;
+      loop.reset();
+      loopWindowStart = Date.now();
+    }
     const b = backlog.current();
     const next = nextAdmission(state, { loopDelayMs, backlogBatches: b.batches, oldestAgeMs: b.oldestAgeMs, drainedPerSecond: b.drainedPerSecond }, opts.limits, Date.now());
     const changed = next.shedding !== state.shedding || (next.shedding && state.shedding && (next.reason !== state.reason || next.retryAfterSeconds !== state.retryAfterSeconds));
