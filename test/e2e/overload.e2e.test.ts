@@ -8,33 +8,25 @@ import { BROWSER_HEADERS, uniqueNamespace } from "../harness/pulse.js";
 
 const SITE = "site-a";
 
+const configFor = (dataDir: string, env: Record<string, string>) =>
+  loadConfig({
+    PULSE_HTTP_HOST: "127.0.0.1",
+    PULSE_HTTP_PORT: "0",
+    PULSE_DATA_DIR: dataDir,
+    PULSE_NATS_URL: inject("natsUrl"),
+    PULSE_NAMESPACE: uniqueNamespace(),
+    PULSE_SITES: SITE,
+    ...env,
+  });
+
 interface Outcome {
   readonly status: number;
   readonly retryAfter: string | null;
   readonly code: string | undefined;
 }
 
-/**
- * Overload provoked for real: the edge runs without a worker, so the ingest backlog only grows
- * until its oldest batch is older than the limit. Then a worker starts, drains it, and the edge
- * must take requests again. Every acknowledged event must be in the log, and no refused one.
- */
-it("sheds with 503 and Retry-After while the workers are behind, loses nothing acked, and takes requests again once they catch up", async () => {
-  const namespace = uniqueNamespace();
-  const dataDir = await mkdtemp(join(tmpdir(), "pulse-overload-"));
-  const config = loadConfig({
-    PULSE_HTTP_HOST: "127.0.0.1",
-    PULSE_HTTP_PORT: "0",
-    PULSE_DATA_DIR: dataDir,
-    PULSE_NATS_URL: inject("natsUrl"),
-    PULSE_NAMESPACE: namespace,
-    PULSE_SITES: SITE,
-    PULSE_MAX_INGEST_AGE: "1s",
-    // Only the backlog is under test here; a busy test machine must not add loop-delay refusals.
-    PULSE_MAX_LOOP_DELAY: "0",
-  });
-  const edge = await startPulse(config, ["edge", "store"]);
-  let worker: RunningPulse | undefined;
+/** Sends two events a request, keeping every answer and the ids of acknowledged events. */
+const client = (url: string) => {
   const acked = new Set<string>();
   const outcomes: Outcome[] = [];
   let n = 0;
@@ -42,7 +34,7 @@ it("sheds with 503 and Retry-After while the workers are behind, loses nothing a
     const ids = [`o${n}-0`, `o${n}-1`];
     const visitor = `v${n % 7}`;
     n++;
-    const res = await fetch(`${edge.url}/collect`, {
+    const res = await fetch(`${url}/collect`, {
       method: "POST",
       headers: BROWSER_HEADERS,
       body: JSON.stringify({ site: SITE, events: ids.map((id) => ({ id, name: "pageview", url: `https://a.example/${id}`, visitor })) }),
@@ -62,6 +54,21 @@ it("sheds with 503 and Retry-After while the workers are behind, loses nothing a
       await new Promise((r) => setTimeout(r, 50));
     }
   };
+  return { acked, outcomes, send, sendUntil };
+};
+
+/**
+ * Overload provoked for real: the edge runs without a worker, so the ingest backlog only grows
+ * until its oldest batch is older than the limit. Then a worker starts, drains it, and the edge
+ * must take requests again. Every acknowledged event must be in the log, and no refused one.
+ */
+it("sheds with 503 and Retry-After while the workers are behind, loses nothing acked, and takes requests again once they catch up", async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), "pulse-overload-"));
+  // Only the backlog is under test here; a busy test machine must not add loop-delay refusals.
+  const config = configFor(dataDir, { PULSE_MAX_INGEST_AGE: "1s", PULSE_MAX_LOOP_DELAY: "0" });
+  const edge = await startPulse(config, ["edge"]);
+  let worker: RunningPulse | undefined;
+  const { acked, outcomes, send, sendUntil } = client(edge.url);
   try {
     // Nothing is processed, so the oldest batch ages past 1 s and the edge starts refusing.
     expect((await send()).status).toBe(202);
@@ -89,6 +96,28 @@ it("sheds with 503 and Retry-After while the workers are behind, loses nothing a
     expect(logged.size).toBe(acked.size);
   } finally {
     await worker?.stop();
+    await edge.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+it("sheds with 503 loop_delay and Retry-After 1 while the edge's event loop is saturated, and takes requests again once it is not", async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), "pulse-overload-"));
+  const edge = await startPulse(configFor(dataDir, { PULSE_MAX_INGEST_AGE: "0", PULSE_MAX_LOOP_DELAY: "20ms" }), ["edge"]);
+  const { send, sendUntil } = client(edge.url);
+  // The edge shares this process's event loop: hold it busy 100 ms at a time, as a flood of work would.
+  const stall = setInterval(() => {
+    const until = Date.now() + 100;
+    while (Date.now() < until);
+  }, 1);
+  try {
+    const refused = await sendUntil((o) => o.status === 503, 20_000);
+    expect(refused).toEqual({ status: 503, retryAfter: "1", code: "loop_delay" });
+    clearInterval(stall);
+    await sendUntil((o) => o.status === 202, 20_000);
+    expect((await send()).status).toBe(202);
+  } finally {
+    clearInterval(stall);
     await edge.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
