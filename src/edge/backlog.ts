@@ -9,7 +9,7 @@ export interface BacklogSample {
   readonly processed: number;
   /** How long the oldest unprocessed batch has waited; 0 when none waits. */
   readonly oldestAgeMs: number;
-  /** Batches processed per second between the last samples at least a second apart. */
+  /** Batches processed per second, over windows of at least a second, each averaged with the one before. */
   readonly drainedPerSecond: number;
 }
 
@@ -40,7 +40,11 @@ export const nextSample = (w: BacklogWatch, state: { messages: number; last_seq:
   const restarted = start.atMs === 0 || processed < start.processed;
   const elapsed = nowMs - start.atMs;
   const ready = !restarted && elapsed >= RATE_WINDOW_MS;
-  const drainedPerSecond = ready ? ((processed - start.processed) * 1000) / elapsed : restarted ? 0 : w.last.drainedPerSecond;
+  const previous = restarted ? 0 : w.last.drainedPerSecond;
+  const measured = ready ? ((processed - start.processed) * 1000) / elapsed : previous;
+  // Averaged with the previous window: a worker pausing for a second (a GC, a slow insert) would
+  // otherwise turn a backlog of a few seconds into a Retry-After of half a minute.
+  const drainedPerSecond = ready && previous > 0 ? (previous + measured) / 2 : measured;
   const last = { atMs: nowMs, batches: state.messages, processed, oldestAgeMs, drainedPerSecond };
   return { last, windowStart: ready || restarted ? last : start };
 };

@@ -18,7 +18,7 @@ describe("nextSample", () => {
     expect(nextSample(STARTING, { messages: 1, last_seq: 1, first_ts: "1970-01-01T00:00:01.500000123Z" }, 4000).last.oldestAgeMs).toBe(2500);
   });
 
-  it("measures the drain rate over at least a second and keeps it between", () => {
+  it("measures the drain rate over at least a second, averaged with the window before, and keeps it between", () => {
     let w = nextSample(STARTING, { messages: 10, last_seq: 110, first_ts: iso(0) }, 1000);
     w = nextSample(w, { messages: 10, last_seq: 160, first_ts: iso(0) }, 1250);
     expect(w.last.drainedPerSecond).toBe(0);
@@ -27,8 +27,12 @@ describe("nextSample", () => {
     expect(w.last.drainedPerSecond).toBe(200);
     w = nextSample(w, { messages: 10, last_seq: 320, first_ts: iso(0) }, 2250);
     expect(w.last.drainedPerSecond).toBe(200);
+    // 100 batches (300 → 400) in two seconds: 50/s, averaged with the 200/s before.
     w = nextSample(w, { messages: 10, last_seq: 410, first_ts: iso(0) }, 4000);
-    expect(w.last.drainedPerSecond).toBe(50);
+    expect(w.last.drainedPerSecond).toBe(125);
+    // A window with nothing processed halves the rate instead of zeroing it.
+    w = nextSample(w, { messages: 10, last_seq: 410, first_ts: iso(0) }, 5000);
+    expect(w.last.drainedPerSecond).toBe(62.5);
   });
 
   it("starts over when the stream was recreated", () => {
