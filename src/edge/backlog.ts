@@ -7,7 +7,11 @@ export interface BacklogSample {
   readonly batches: number;
   /** Batches ever processed (removed from the work queue): the last sequence minus those left. */
   readonly processed: number;
-  /** How long the oldest unprocessed batch has waited; 0 when none waits. */
+  /**
+   * How long the oldest unprocessed batch had waited when the newest arrived, both times on the
+   * NATS server's clock, so a skew between the edge's host and the server's changes nothing.
+   * Under load, when batches keep arriving, that is how long the oldest has waited; 0 when none waits.
+   */
   readonly oldestAgeMs: number;
   /** Batches processed per second, over windows of at least a second, each averaged with the one before. */
   readonly drainedPerSecond: number;
@@ -29,12 +33,13 @@ export const STARTING: BacklogWatch = { last: NO_BACKLOG, windowStart: NO_BACKLO
 /**
  * The next sample from the stream's state. The stream has work-queue retention, so its
  * message count is exactly what the workers have not finished, its first message is the
- * oldest of those, and everything below its last sequence that is gone was processed.
+ * oldest of those, its last the newest, and everything below its last sequence that is gone
+ * was processed.
  */
-export const nextSample = (w: BacklogWatch, state: { messages: number; last_seq: number; first_ts: string }, nowMs: number): BacklogWatch => {
+export const nextSample = (w: BacklogWatch, state: { messages: number; last_seq: number; first_ts: string; last_ts: string }, nowMs: number): BacklogWatch => {
   const processed = Math.max(0, state.last_seq - state.messages);
-  const firstMs = Date.parse(state.first_ts);
-  const oldestAgeMs = state.messages > 0 && Number.isFinite(firstMs) ? Math.max(0, nowMs - firstMs) : 0;
+  const span = Date.parse(state.last_ts) - Date.parse(state.first_ts);
+  const oldestAgeMs = state.messages > 0 && Number.isFinite(span) ? Math.max(0, span) : 0;
   const start = w.windowStart;
   // The first sample, or a stream recreated under the edge: no rate yet.
   const restarted = start.atMs === 0 || processed < start.processed;
