@@ -60,11 +60,19 @@ describe("loadConfig defaults", () => {
       PULSE_NAMESPACE: "",
       PULSE_SITES: "",
       PULSE_SESSION_TIMEOUT: "",
+      PULSE_MAX_INGEST_AGE: "",
+      PULSE_MAX_LOOP_DELAY: "",
     });
     expect(c.sites).toEqual(["demo"]);
     expect(c.sessionTimeoutMs).toBe(30 * 60_000);
+    expect(c).toMatchObject({ maxIngestAgeMs: 2000, maxLoopDelayMs: 50 });
     expect(c).toMatchObject({ httpHost: "0.0.0.0", httpPort: 8080, natsUrl: undefined, clickhouseUrl: undefined, partitions: 8, namespace: "pulse" });
     expect(c.dataDir).toBe(join(process.cwd(), ".pulse-data"));
+  });
+
+  it("refuses shedding limits that are not durations", () => {
+    expect(configError(() => loadConfig({ PULSE_MAX_INGEST_AGE: "soon" })).message).toContain("PULSE_MAX_INGEST_AGE");
+    expect(configError(() => loadConfig({ PULSE_MAX_LOOP_DELAY: "-5ms" })).message).toContain("PULSE_MAX_LOOP_DELAY");
   });
 
   it("does not read process.env when given an env object", () => {
