@@ -12,7 +12,7 @@ import { PartitionLeases } from "../../infra/nats/leases.js";
 import { SiteRegistry, sha256 } from "../../infra/nats/registry.js";
 import { startLocalNats } from "../../infra/nats/local-server.js";
 import { ensureIngestStream, ensureProjectionStream, natsNames } from "../../infra/nats/streams.js";
-import { watchBacklog } from "../edge/backlog.js";
+import { watchAdmission } from "../edge/load.js";
 import { MicroBatcher } from "../edge/batcher.js";
 import { createEnricher } from "../edge/enrich.js";
 import { SiteRateLimiter } from "../edge/rate-limit.js";
@@ -175,8 +175,15 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
         },
       });
       batcher = edgeBatcher;
-      const backlog = watchBacklog(jsm, names.ingestStream, 250, (e) => say(`reading the ingest backlog failed: ${(e as Error).message}`));
-      cleanup.push(async () => backlog.stop());
+      const admission = watchAdmission({
+        jsm,
+        stream: names.ingestStream,
+        everyMs: 250,
+        limits: { maxLoopDelayMs: config.maxLoopDelayMs, maxBacklogAgeMs: config.maxIngestAgeMs, maxBacklogBatches: config.maxIngestBacklog },
+        onError: (e) => say(`reading the ingest backlog failed: ${(e as Error).message}`),
+        onChange: (a) => say(a.shedding ? `shedding ingest requests (${a.reason}), Retry-After ${a.retryAfterSeconds} s` : "taking ingest requests again"),
+      });
+      cleanup.push(async () => admission.stop());
       // Sites and GA4 streams named in the configuration are registered if they are not yet.
       const created = new Date().toISOString();
       for (const id of config.sites) {
@@ -214,8 +221,7 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
         },
         context: (ip, userAgent) => ({ receivedAt: Date.now(), ip, userAgent, visitorSalt: salt, nextSeq, isKnownSite: (s) => registry.site(s) !== undefined }),
         isDraining: () => draining,
-        backlog: backlog.current,
-        maxBacklog: config.maxIngestBacklog,
+        refusal: admission.refusal,
         isReady: () => !draining && !nc.isClosed(),
         queries: store ? queryService(store, (s) => registry.site(s), { keyEvents: config.keyEvents, ...(rollupsBehind ? { rollupsBehind } : {}) }) : unavailableQueries,
         live,

@@ -25,6 +25,8 @@ export interface PulseConfig {
   readonly batchMaxDelayMs: number;
   readonly maxPendingEvents: number;
   readonly maxIngestBacklog: number;
+  readonly maxIngestAgeMs: number;
+  readonly maxLoopDelayMs: number;
   readonly leaseTtlMs: number;
   readonly passivateAfterMs: number;
   readonly maxLiveVisitors: number;
@@ -53,6 +55,8 @@ export const ENV_DOC: readonly (readonly [string, string, string])[] = [
   ["PULSE_BATCH_MAX_DELAY_MS", "2", "longest an event waits at the edge before its batch is flushed"],
   ["PULSE_MAX_PENDING_EVENTS", "200000", "events awaiting PubAck before the edge answers 503"],
   ["PULSE_MAX_INGEST_BACKLOG", "2000", "unprocessed batches in the ingest stream beyond which the edge answers 503"],
+  ["PULSE_MAX_INGEST_AGE", "2s", "age of the oldest unprocessed ingest batch beyond which the edge answers 503 (with a Retry-After of the time to drain); takes requests again below half; 0: off"],
+  ["PULSE_MAX_LOOP_DELAY", "50ms", "median event-loop delay of the edge over a second beyond which it answers 503 (Retry-After 1); takes requests again below half; 0: off"],
   ["PULSE_LEASE_TTL", "6s", "a worker that stops heartbeating loses its partitions after this long"],
   ["PULSE_PASSIVATE_AFTER", "60s", "a visitor's actor idle this long is stopped and kept as a compact snapshot"],
   ["PULSE_MAX_LIVE_VISITORS", "20000", "live visitor actors per worker beyond which the least recent are passivated"],
@@ -136,6 +140,8 @@ export const loadConfig = (env: Env = process.env): PulseConfig => {
     batchMaxDelayMs: int(env, "PULSE_BATCH_MAX_DELAY_MS", 2, 0),
     maxPendingEvents: int(env, "PULSE_MAX_PENDING_EVENTS", 200_000),
     maxIngestBacklog: int(env, "PULSE_MAX_INGEST_BACKLOG", 2000),
+    maxIngestAgeMs: parseDuration(env["PULSE_MAX_INGEST_AGE"] || "2s", "PULSE_MAX_INGEST_AGE"),
+    maxLoopDelayMs: parseDuration(env["PULSE_MAX_LOOP_DELAY"] || "50ms", "PULSE_MAX_LOOP_DELAY"),
     leaseTtlMs,
     passivateAfterMs: parseDuration(env["PULSE_PASSIVATE_AFTER"] || "60s", "PULSE_PASSIVATE_AFTER"),
     maxLiveVisitors: int(env, "PULSE_MAX_LIVE_VISITORS", 20_000),

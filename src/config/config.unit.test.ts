@@ -37,6 +37,8 @@ describe("loadConfig defaults", () => {
       batchMaxDelayMs: 2,
       maxPendingEvents: 200_000,
       maxIngestBacklog: 2000,
+      maxIngestAgeMs: 2000,
+      maxLoopDelayMs: 50,
       leaseTtlMs: 6000,
       passivateAfterMs: 60_000,
       maxLiveVisitors: 20_000,
@@ -58,11 +60,19 @@ describe("loadConfig defaults", () => {
       PULSE_NAMESPACE: "",
       PULSE_SITES: "",
       PULSE_SESSION_TIMEOUT: "",
+      PULSE_MAX_INGEST_AGE: "",
+      PULSE_MAX_LOOP_DELAY: "",
     });
     expect(c.sites).toEqual(["demo"]);
     expect(c.sessionTimeoutMs).toBe(30 * 60_000);
+    expect(c).toMatchObject({ maxIngestAgeMs: 2000, maxLoopDelayMs: 50 });
     expect(c).toMatchObject({ httpHost: "0.0.0.0", httpPort: 8080, natsUrl: undefined, clickhouseUrl: undefined, partitions: 8, namespace: "pulse" });
     expect(c.dataDir).toBe(join(process.cwd(), ".pulse-data"));
+  });
+
+  it("refuses shedding limits that are not durations", () => {
+    expect(configError(() => loadConfig({ PULSE_MAX_INGEST_AGE: "soon" })).message).toContain("PULSE_MAX_INGEST_AGE");
+    expect(configError(() => loadConfig({ PULSE_MAX_LOOP_DELAY: "-5ms" })).message).toContain("PULSE_MAX_LOOP_DELAY");
   });
 
   it("does not read process.env when given an env object", () => {
@@ -91,6 +101,8 @@ describe("loadConfig defaults", () => {
       "PULSE_BATCH_MAX_DELAY_MS",
       "PULSE_MAX_PENDING_EVENTS",
       "PULSE_MAX_INGEST_BACKLOG",
+      "PULSE_MAX_INGEST_AGE",
+      "PULSE_MAX_LOOP_DELAY",
       "PULSE_LEASE_TTL",
       "PULSE_PASSIVATE_AFTER",
       "PULSE_MAX_LIVE_VISITORS",
@@ -123,6 +135,8 @@ describe("loadConfig values", () => {
       PULSE_BATCH_MAX_DELAY_MS: "0",
       PULSE_MAX_PENDING_EVENTS: "1000",
       PULSE_MAX_INGEST_BACKLOG: "50",
+      PULSE_MAX_INGEST_AGE: "500ms",
+      PULSE_MAX_LOOP_DELAY: "0",
       PULSE_LEASE_TTL: "3s",
       PULSE_PASSIVATE_AFTER: "5s",
       PULSE_MAX_LIVE_VISITORS: "10",
@@ -150,6 +164,8 @@ describe("loadConfig values", () => {
       batchMaxDelayMs: 0,
       maxPendingEvents: 1000,
       maxIngestBacklog: 50,
+      maxIngestAgeMs: 500,
+      maxLoopDelayMs: 0,
       leaseTtlMs: 3000,
       passivateAfterMs: 5000,
       maxLiveVisitors: 10,

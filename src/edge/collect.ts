@@ -15,9 +15,8 @@ export interface CollectDeps {
   readonly context: (ip: string, userAgent: string) => RequestContext;
   readonly enrich: Enricher;
   readonly isDraining: () => boolean;
-  /** Sheds load with 503 while the workers are this many batches behind, instead of letting the backlog grow without bound. */
-  readonly backlog: () => number;
-  readonly maxBacklog: number;
+  /** While Pulse is overloaded, the 503 (with Retry-After) that new ingest requests get instead of a place in an ever longer queue. */
+  readonly refusal: () => Unavailable | undefined;
   /** Behind a proxy the client is the first X-Forwarded-For address; only trust it when the proxy sets it. */
   readonly trustProxy: boolean;
   readonly rateLimiter: SiteRateLimiter;
@@ -85,8 +84,9 @@ export const ingestRoute =
     void (async () => {
       try {
         if (deps.isDraining()) throw new Unavailable("draining", "this server is shutting down; retry on another", 1);
-        const backlog = deps.backlog();
-        if (backlog > deps.maxBacklog) throw new Unavailable("backlog", `the workers are ${backlog} batches behind; retry shortly`, 1);
+        // Checked once, on arrival: a request let in is carried through even if shedding starts meanwhile.
+        const refusal = deps.refusal();
+        if (refusal) throw refusal;
         const body = isGet ? Buffer.alloc(0) : await readBody(reply, deps.maxBodyBytes, declared);
         const { parsed, receipts } = await ingest(deps, protocol, body, { ip, userAgent, hints: hints as ClientHints, query });
         protocol.accepted(reply, parsed, receipts);
