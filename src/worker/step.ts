@@ -50,18 +50,8 @@ export const processStep = async (batch: readonly JsMsg[], deps: StepDeps): Prom
     await deps.log.append([...slices].flatMap(([key, slice]) => deps.visitors.unseen(key, slice)));
     const eventRows: Record<string, unknown>[] = [];
     const sessionRows: Record<string, unknown>[] = [];
-    const beyond: (readonly PulseEvent[])[] = [];
     for (const [key, slice] of slices) {
       const result = deps.visitors.ingest(key, slice);
-      for (const p of result.placed) eventRows.push(eventRow(p));
-      for (const s of result.touched) sessionRows.push(sessionRow(s));
-      for (const t of result.removed) sessionRows.push(tombstoneRow(t));
-      if (result.beyond.length > 0) beyond.push(result.beyond);
-    }
-    // Events older than what a visitor's state keeps are placed from the log. Their sessions lie before the
-    // state's; only an event bridging a forgotten session and a kept one would leave the state holding them apart.
-    for (const events of beyond) {
-      const result = await deps.visitors.placeBeyond(events);
       for (const p of result.placed) eventRows.push(eventRow(p));
       for (const s of result.touched) sessionRows.push(sessionRow(s));
       for (const t of result.removed) sessionRows.push(tombstoneRow(t));

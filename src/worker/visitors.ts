@@ -1,5 +1,5 @@
 import { ingestSlice, passivate, spawnVisitor, type VisitorActor } from "../../actors/session/machine.js";
-import { emptyVisitor, ingest, type IngestResult, type SessionRules } from "../../actors/session/reducer.js";
+import type { IngestResult, SessionRules } from "../../actors/session/reducer.js";
 import type { PulseEvent } from "../core/event.js";
 import { visitorKey } from "../core/partition.js";
 import type { EventLog } from "../../infra/eventlog/port.js";
@@ -136,23 +136,6 @@ export class VisitorRegistry {
     const live = this.live.get(key);
     if (!live) throw new Error(`visitor ${key} was not hydrated`);
     return ingestSlice(live.actor, events);
-  }
-
-  /**
-   * Places events from before a visitor's horizon (see VisitorState), which its state cannot: from
-   * the visitor's history in the log around them, without retention, as a rebuild would. The actor's
-   * state is left as it is: such events lie before what it keeps. Rare: retries or late events
-   * about a day older than the visitor's newest session.
-   */
-  async placeBeyond(events: readonly PulseEvent[]): Promise<Pick<IngestResult, "placed" | "touched" | "removed">> {
-    const first = events[0];
-    if (!first) return { placed: [], touched: [], removed: [] };
-    const rules = { ...this.rules(first.site), retainMs: Number.POSITIVE_INFINITY };
-    const since = events.reduce((m, e) => Math.min(m, e.ts), Number.POSITIVE_INFINITY) - this.lookbackMs;
-    const ids = new Set(events.map((e) => e.id));
-    const history = (await this.log.readVisitor(first.site, first.visitor, since)).filter((e) => !ids.has(e.id));
-    const { placed, touched, removed } = ingest(ingest(emptyVisitor, history, rules).state, events, rules);
-    return { placed, touched, removed };
   }
 
   /**
