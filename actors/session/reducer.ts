@@ -55,9 +55,9 @@ export interface VisitorState {
   readonly sessions: readonly SessionAgg[];
   readonly sessionOf: ReadonlyMap<string, string>;
   /**
-   * The latest end of a forgotten session (retainMs) plus the timeout. An event at or before it
-   * cannot be placed from this state: it may be a retry of a forgotten event, or join or bridge a
-   * forgotten session. Absent: nothing was forgotten.
+   * The state is complete from this time on; earlier sessions were forgotten (retainMs). An event
+   * before it cannot be placed here: its neighbours, or the event itself if it is a retry, may be
+   * among what was forgotten. Absent: nothing was forgotten.
    */
   readonly horizon?: number;
 }
@@ -178,7 +178,7 @@ export const ingest = (state: VisitorState, events: readonly PulseEvent[], rules
   for (const e of events) {
     if (known.has(e.id)) continue;
     known.add(e.id);
-    if (e.ts <= horizon) beyond.push(e);
+    if (e.ts < horizon) beyond.push(e);
     else fresh.push(e);
   }
   const all = fresh.length === 0 ? state.events : [...state.events, ...fresh].sort(compareEvents);
@@ -215,8 +215,8 @@ export const ingest = (state: VisitorState, events: readonly PulseEvent[], rules
   const keptEvents = all.filter((e) => keep.has(sessionOf.get(e.id) as string));
   const keptSessionOf = new Map(keptEvents.map((e) => [e.id, sessionOf.get(e.id) as string]));
   const keptSessions = sessions.filter((s) => keep.has(s.id));
-  const forgottenEnd = sessions.reduce((m, s) => (keep.has(s.id) ? m : Math.max(m, s.end)), Number.NEGATIVE_INFINITY);
-  const nextHorizon = Math.max(horizon, forgottenEnd + rules.timeoutMs);
+  const forgot = keptSessions.length < sessions.length;
+  const nextHorizon = forgot ? Math.max(horizon, keptSessions.reduce((m, s) => Math.min(m, s.start), Number.POSITIVE_INFINITY)) : horizon;
   return {
     state: { events: keptEvents, sessions: keptSessions, sessionOf: keptSessionOf, ...(Number.isFinite(nextHorizon) ? { horizon: nextHorizon } : {}) },
     touched,
