@@ -10,7 +10,7 @@ interface VisitorContext {
 }
 
 type VisitorEvent =
-  | { type: "hydrate"; events: readonly PulseEvent[]; horizon?: number }
+  | { type: "hydrate"; events: readonly PulseEvent[] }
   | { type: "ingest"; events: readonly PulseEvent[] }
   | { type: "settled" }
   | { type: "passivate" };
@@ -38,12 +38,7 @@ export const visitorMachine = setup({
       on: {
         hydrate: {
           target: "active",
-          actions: assign(({ context, event }) => {
-            const state = ingest(context.state, event.events, context.rules).state;
-            // A snapshot's events begin at its horizon; what came before stays out of reach.
-            const horizon = Math.max(state.horizon ?? Number.NEGATIVE_INFINITY, event.horizon ?? Number.NEGATIVE_INFINITY);
-            return { state: Number.isFinite(horizon) ? { ...state, horizon } : state };
-          }),
+          actions: assign(({ context, event }) => ({ state: ingest(context.state, event.events, context.rules).state })),
         },
       },
     },
@@ -65,9 +60,9 @@ export const visitorMachine = setup({
 
 export type VisitorActor = ActorRefFrom<typeof visitorMachine>;
 
-export const spawnVisitor = (rules: SessionRules, history: readonly PulseEvent[], horizon?: number): VisitorActor => {
+export const spawnVisitor = (rules: SessionRules, history: readonly PulseEvent[]): VisitorActor => {
   const actor = createActor(visitorMachine, { input: { rules } }).start();
-  actor.send({ type: "hydrate", events: history, ...(horizon === undefined ? {} : { horizon }) });
+  actor.send({ type: "hydrate", events: history });
   return actor;
 };
 
@@ -80,10 +75,10 @@ export const ingestSlice = (actor: VisitorActor, events: readonly PulseEvent[]):
   return last;
 };
 
-/** Stops the actor and returns what it takes to bring it back: its retained events, in log order, and its horizon. */
-export const passivate = (actor: VisitorActor): { readonly events: readonly PulseEvent[]; readonly horizon: number | undefined } => {
-  const { events, horizon } = actor.getSnapshot().context.state;
+/** Stops the actor and returns what it takes to bring it back: its retained events, in log order. */
+export const passivate = (actor: VisitorActor): readonly PulseEvent[] => {
+  const { events } = actor.getSnapshot().context.state;
   actor.send({ type: "passivate" });
   actor.stop();
-  return { events, horizon };
+  return events;
 };

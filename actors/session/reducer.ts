@@ -54,12 +54,6 @@ export interface VisitorState {
   readonly events: readonly PulseEvent[];
   readonly sessions: readonly SessionAgg[];
   readonly sessionOf: ReadonlyMap<string, string>;
-  /**
-   * The state is complete from this time on; earlier sessions were forgotten (retainMs). An event
-   * before it cannot be placed here: its neighbours, or the event itself if it is a retry, may be
-   * among what was forgotten. Absent: nothing was forgotten.
-   */
-  readonly horizon?: number;
 }
 
 export interface PlacedEvent {
@@ -81,8 +75,6 @@ export interface IngestResult {
   readonly removed: readonly SessionTombstone[];
   /** Events to write: every event of this call, duplicates included, and any whose session changed. */
   readonly placed: readonly PlacedEvent[];
-  /** New events before the state's horizon: logged, but left for a rebuild to place. */
-  readonly beyond: readonly PulseEvent[];
 }
 
 export interface SessionRules {
@@ -172,14 +164,11 @@ const sameSession = (a: SessionAgg, b: SessionAgg): boolean =>
  */
 export const ingest = (state: VisitorState, events: readonly PulseEvent[], rules: SessionRules): IngestResult => {
   const known = new Set(state.events.map((e) => e.id));
-  const horizon = state.horizon ?? Number.NEGATIVE_INFINITY;
   const fresh: PulseEvent[] = [];
-  const beyond: PulseEvent[] = [];
   for (const e of events) {
     if (known.has(e.id)) continue;
     known.add(e.id);
-    if (e.ts < horizon) beyond.push(e);
-    else fresh.push(e);
+    fresh.push(e);
   }
   const all = fresh.length === 0 ? state.events : [...state.events, ...fresh].sort(compareEvents);
   const { sessions, sessionOf } = fresh.length === 0 ? { sessions: [...state.sessions], sessionOf: new Map(state.sessionOf) } : sessionizeSorted(all, rules);
@@ -205,7 +194,7 @@ export const ingest = (state: VisitorState, events: readonly PulseEvent[], rules
   };
   for (const e of events) {
     inCall.add(e.id);
-    if (sessionOf.has(e.id)) place(e);
+    place(e);
   }
   for (const e of all) if (!inCall.has(e.id) && state.sessionOf.get(e.id) !== sessionOf.get(e.id)) place(e);
 
@@ -214,15 +203,11 @@ export const ingest = (state: VisitorState, events: readonly PulseEvent[], rules
   const keep = new Set(sessions.filter((s) => s.end >= newest - rules.retainMs).map((s) => s.id));
   const keptEvents = all.filter((e) => keep.has(sessionOf.get(e.id) as string));
   const keptSessionOf = new Map(keptEvents.map((e) => [e.id, sessionOf.get(e.id) as string]));
-  const keptSessions = sessions.filter((s) => keep.has(s.id));
-  const forgot = keptSessions.length < sessions.length;
-  const nextHorizon = forgot ? Math.max(horizon, keptSessions.reduce((m, s) => Math.min(m, s.start), Number.POSITIVE_INFINITY)) : horizon;
   return {
-    state: { events: keptEvents, sessions: keptSessions, sessionOf: keptSessionOf, ...(Number.isFinite(nextHorizon) ? { horizon: nextHorizon } : {}) },
+    state: { events: keptEvents, sessions: sessions.filter((s) => keep.has(s.id)), sessionOf: keptSessionOf },
     touched,
     removed,
     placed,
-    beyond,
   };
 };
 

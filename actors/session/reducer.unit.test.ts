@@ -253,35 +253,11 @@ describe("retention", () => {
     expect(second.state.sessionOf.has("b")).toBe(false);
     expect(second.state.sessionOf.has("c")).toBe(true);
     expect(second.touched.map((s) => s.id)).not.toContain(old.id);
-    expect(second.state.horizon).toBe(T0 + 5 * HOUR);
-    // Once forgotten, a re-sent id lies before the horizon: it is not placed again, so the session
-    // written when it was new (two events) is not replaced by one made of the retry alone.
+    // Once forgotten, a re-sent id is counted again.
     const third = ingest(second.state, [at("a", 0)], r);
-    expect(third.placed).toEqual([]);
-    expect(third.touched).toEqual([]);
-    expect(third.removed).toEqual([]);
-    expect(third.beyond.map((e) => e.id)).toEqual(["a"]);
-    expect(third.state).toEqual(second.state);
-  });
-
-  it("leaves a new event before the horizon to a rebuild, and places one after it", () => {
-    const r = { timeoutMs: 30 * MIN, retainMs: HOUR };
-    const state = feed([[at("a", 0)], [at("b", 5 * 60)]], r);
-    expect(state.horizon).toBe(T0 + 5 * HOUR);
-    // Even an event just before the horizon, which might join b's session or a forgotten one: the state cannot tell.
-    const late = ingest(state, [at("x", 60), at("w", 5 * 60 - 10), at("y", 5 * 60 + 10)], r);
-    expect(late.beyond.map((e) => e.id)).toEqual(["x", "w"]);
-    expect(late.placed.map((p) => p.event.id)).toEqual(["y"]);
-    expect(late.state.sessionOf.has("x")).toBe(false);
-  });
-
-  it("has no horizon while nothing was forgotten: a late first event is placed", () => {
-    const r = { timeoutMs: 30 * MIN, retainMs: HOUR };
-    const state = feed([[at("b", 5 * 60)]], r);
-    expect(state.horizon).toBeUndefined();
-    const late = ingest(state, [at("a", 0)], r);
-    expect(late.beyond).toEqual([]);
-    expect(late.placed.map((p) => p.event.id)).toEqual(["a"]);
+    const resent = third.placed[0];
+    expect(third.touched).toHaveLength(1);
+    expect(third.touched[0]).toMatchObject({ id: resent?.sessionId, events: 1, start: T0 });
   });
 
   it("keeps a session that ended exactly retainMs before the newest", () => {
@@ -300,10 +276,9 @@ describe("retention", () => {
     expect(res.placed.map((p) => p.sessionId)).toEqual(res.touched.map((s) => s.id));
     expect(res.state.sessions).toHaveLength(1);
     expect(res.state.sessionOf.has("a")).toBe(false);
-    // Sent again after being forgotten, it is before the horizon and not placed again: its row stands.
+    // Sent again after being forgotten, it forms the same session with the same id: the projection replaces, not adds.
     const again = ingest(res.state, [at("a", 0)], r);
-    expect(again.touched).toEqual([]);
-    expect(again.beyond.map((e) => e.id)).toEqual(["a"]);
+    expect(again.touched.map((s) => [s.id, s.events])).toEqual([[res.touched[0]?.id, 1]]);
   });
 
   it("never prunes in sessionize, whatever retainMs says", () => {

@@ -24,7 +24,7 @@ for (let v = 0; v < N; v++) {
 gc();
 const withActors = process.memoryUsage();
 const snapshots = new Map<string, Buffer>();
-for (const [key, actor] of live) snapshots.set(key, Buffer.from(JSON.stringify(passivate(actor).events)));
+for (const [key, actor] of live) snapshots.set(key, Buffer.from(JSON.stringify(passivate(actor))));
 live.clear();
 gc();
 const withSnapshots = process.memoryUsage();

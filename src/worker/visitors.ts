@@ -25,8 +25,6 @@ interface Snapshot {
   /** The retained events as JSON: about a third of the memory of the objects. */
   readonly events: Buffer;
   readonly newestTs: number;
-  /** The state's horizon (see VisitorState): what its events do not reach back to. */
-  readonly horizon: number | undefined;
 }
 
 /**
@@ -83,14 +81,13 @@ export class VisitorRegistry {
         const rules = this.rules(events[0]?.site ?? "");
         // A rebuild changed the site's rules: the state is made again under them, as the rebuilt projections were.
         const stale = live.actor.getSnapshot().context.rules.timeoutMs !== rules.timeoutMs;
-        const kept = stale ? passivate(live.actor) : undefined;
-        this.live.set(key, kept ? { actor: spawnVisitor(rules, kept.events, kept.horizon), lastUsed: now } : live);
+        this.live.set(key, stale ? { actor: spawnVisitor(rules, passivate(live.actor)), lastUsed: now } : live);
         continue;
       }
       const snap = this.snapshots.get(key);
       if (snap) {
         this.snapshots.delete(key);
-        this.live.set(key, { actor: spawnVisitor(this.rules(events[0]?.site ?? ""), JSON.parse(snap.events.toString("utf8")) as PulseEvent[], snap.horizon), lastUsed: now });
+        this.live.set(key, { actor: spawnVisitor(this.rules(events[0]?.site ?? ""), JSON.parse(snap.events.toString("utf8")) as PulseEvent[]), lastUsed: now });
         continue;
       }
       const earliest = events.reduce((m, e) => Math.min(m, e.ts), Number.POSITIVE_INFINITY);
@@ -154,9 +151,9 @@ export class VisitorRegistry {
       if (this.pinned.has(key)) continue;
       if (!surplus && (++done & 31) === 0 && performance.now() - started > budgetMs) break;
       this.live.delete(key);
-      const { events, horizon } = passivate(live.actor);
+      const events = passivate(live.actor);
       const newestTs = events.reduce((m, e) => Math.max(m, e.ts), Number.NEGATIVE_INFINITY);
-      if (events.length > 0) this.snapshots.set(key, { events: Buffer.from(JSON.stringify(events)), newestTs, horizon });
+      if (events.length > 0) this.snapshots.set(key, { events: Buffer.from(JSON.stringify(events)), newestTs });
     }
     for (const [key, snap] of this.snapshots) {
       const tooMany = this.snapshots.size > this.policy.maxSnapshots;
