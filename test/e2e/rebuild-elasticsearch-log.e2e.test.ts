@@ -57,7 +57,8 @@ it("rebuild while events keep coming: afterwards every acked event is counted on
   await new Promise((r) => setTimeout(r, 300));
   const { code, out } = await runCli(env, ["rebuild", "--session-timeout", "45m"]).done;
   rebuilding = false;
-  await new Promise((r) => setTimeout(r, 500));
+  // The load goes on a while into the new version: late events then reach it through the live path only.
+  await new Promise((r) => setTimeout(r, 2_000));
   loading = false;
   await load;
   expect(code, out).toBe(0);
