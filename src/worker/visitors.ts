@@ -101,6 +101,12 @@ export class VisitorRegistry {
         const rules = this.rules(events[0]?.site ?? "");
         // A rebuild changed the site's rules: the state is made again under them, as the rebuilt projections were.
         const stale = live.actor.getSnapshot().context.rules.timeoutMs !== rules.timeoutMs;
+        // Sessions it forgot may join its first ones under the new rules: then the log is read again.
+        if (stale && live.from > Number.NEGATIVE_INFINITY) {
+          live.actor.stop();
+          fromLog.push([key, events, false]);
+          continue;
+        }
         this.live.set(key, stale ? { actor: spawnVisitor(rules, passivate(live.actor)), lastUsed: now, from: live.from } : live);
         continue;
       }
