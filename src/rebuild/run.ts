@@ -265,10 +265,10 @@ export const runRebuild = async (deps: RebuildDeps, args: RebuildArgs): Promise<
 };
 
 /**
- * Rows the writer held during the swap were made before the last catch-up read the log; for a visitor
- * whose late event was redelivered meanwhile they can be older than what the catch-up wrote, and the
- * live path's correction went to the previous version. Once they are in, the visitors of the last
- * catch-up and those logged since are written from the log once more, now into the active version.
+ * A safety net after the swap: once the rows the writer held are in, the visitors of the last catch-up
+ * and those logged since are written from the log once more. The writer is held meanwhile: a rewrite
+ * reads a visitor's history and inserts later, and a live row inserted in between (with a late event,
+ * which leaves a session's version as it was) would otherwise be replaced by the older computation.
  */
 const settleAfterSwap = async (
   deps: RebuildDeps,
@@ -276,10 +276,16 @@ const settleAfterSwap = async (
   final: { visitors: readonly { site: string; visitor: string }[]; position: number },
 ): Promise<void> => {
   await deps.projectionsDrained?.();
-  const later = await r.scanner.changedSince(r.scope, final.position);
-  const keys = new Map([...final.visitors, ...later.visitors].map((k) => [`${k.site}\u001f${k.visitor}`, k]));
   const refresher = new RollupRefresher(shadowView(r.store, r.db));
-  await rewriteVisitors({ ...r, keys: [...keys.values()], refresher });
+  const release = await r.store.holdInserts();
+  try {
+    // Listed under the hold (Elasticsearch refreshes here): whatever the writer inserted before is in what is read.
+    const later = await r.scanner.changedSince(r.scope, final.position);
+    const keys = new Map([...final.visitors, ...later.visitors].map((k) => [`${k.site}\u001f${k.visitor}`, k]));
+    await rewriteVisitors({ ...r, keys: [...keys.values()], refresher });
+  } finally {
+    release();
+  }
   if (refresher.pending > 0) await refresher.refresh();
 };
 

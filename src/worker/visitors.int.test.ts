@@ -99,3 +99,35 @@ it("leaves the visitors of a step in progress live, whatever a sweep between its
   reg.sweep();
   expect([reg.liveCount, reg.snapshotCount]).toEqual([0, 3]);
 });
+
+it("places a late event older than the retained day in the session the log gives it, live or from a snapshot", async () => {
+  let clock = 0;
+  const reg = new VisitorRegistry(log, () => ({ timeoutMs: 30 * MIN, retainMs: 24 * 60 * MIN }), 24 * 60 * MIN, {
+    idleMs: 1000,
+    maxLive: 100,
+    dropAfterMs: 4 * 24 * 60 * MIN,
+    maxSnapshots: 100,
+    now: () => clock,
+  });
+  const DAY = 24 * 60;
+  const [old] = await step(reg, [ev("late", 0), ev("late", 10)]);
+  const oldId = old?.touched[0]?.id;
+  // Two days later: the state keeps only the last 24 hours, the first session is forgotten.
+  await step(reg, [ev("late", 2 * DAY)]);
+  expect(reg.lateLogReads).toBe(0);
+  // A late event 20 minutes into the first session joins it, as the reducer over the log makes it.
+  const [joined] = await step(reg, [ev("late", 20)]);
+  expect(reg.lateLogReads).toBe(1);
+  expect(joined?.touched).toEqual([expect.objectContaining({ id: oldId, events: 3 })]);
+  expect(joined?.removed).toEqual([]);
+  // The state is back under the retention: the next recent event needs no log read.
+  await step(reg, [ev("late", 2 * DAY + 5)]);
+  expect(reg.lateLogReads).toBe(1);
+  // Passivated, then another late one: the snapshot remembers what it forgot.
+  clock += 1000;
+  reg.sweep();
+  expect(reg.snapshotCount).toBe(1);
+  const [again] = await step(reg, [ev("late", 30)]);
+  expect(reg.lateLogReads).toBe(2);
+  expect(again?.touched).toEqual([expect.objectContaining({ id: oldId, events: 4 })]);
+});

@@ -19,12 +19,21 @@ export interface PassivationPolicy {
 interface Live {
   readonly actor: VisitorActor;
   lastUsed: number;
+  /**
+   * Event time from which the state places a new event as the whole log would: events before it
+   * may belong to sessions the state never read (hydrated from a bounded lookback) or forgot (the
+   * reducer keeps a visitor's last 24 hours). A slice reaching back before it is hydrated from the log.
+   */
+  from: number;
+  /** Spawned without retention to place a late slice; `ingest` brings it back to the site's rules. */
+  readonly wide?: boolean;
 }
 
 interface Snapshot {
   /** The retained events as JSON: about a third of the memory of the objects. */
   readonly events: Buffer;
   readonly newestTs: number;
+  readonly from: number;
 }
 
 /**
@@ -49,6 +58,8 @@ export class VisitorRegistry {
   private coldSince = true;
   hydratedFromLog = 0;
   skippedLogReads = 0;
+  /** Hydrations from the log of known visitors, for an event older than what their state holds. */
+  lateLogReads = 0;
 
   constructor(
     private readonly log: EventLog,
@@ -70,36 +81,56 @@ export class VisitorRegistry {
   /** Makes sure every visitor in `slices` has an active actor: from memory, its snapshot, or the log. Holds them live until `release`. */
   async hydrate(slices: ReadonlyMap<string, readonly PulseEvent[]>, concurrency = 32): Promise<void> {
     const now = this.policy.now();
-    const fromLog: [string, readonly PulseEvent[]][] = [];
+    const fromLog: [string, readonly PulseEvent[], boolean][] = [];
     for (const [key, events] of slices) {
       this.pinned.add(key);
       for (const e of events) if (e.ts > this.watermark) this.watermark = e.ts;
+      const earliest = events.reduce((m, e) => Math.min(m, e.ts), Number.POSITIVE_INFINITY);
       const live = this.live.get(key);
+      // A late event older than what the state holds: the sessions it belongs to are read from the log again.
+      if (live && earliest < live.from) {
+        this.live.delete(key);
+        live.actor.stop();
+        this.lateLogReads++;
+        fromLog.push([key, events, true]);
+        continue;
+      }
       if (live) {
         this.live.delete(key);
         live.lastUsed = now;
         const rules = this.rules(events[0]?.site ?? "");
         // A rebuild changed the site's rules: the state is made again under them, as the rebuilt projections were.
         const stale = live.actor.getSnapshot().context.rules.timeoutMs !== rules.timeoutMs;
-        this.live.set(key, stale ? { actor: spawnVisitor(rules, passivate(live.actor)), lastUsed: now } : live);
+        // Sessions it forgot may join its first ones under the new rules: then the log is read again.
+        if (stale && live.from > Number.NEGATIVE_INFINITY) {
+          live.actor.stop();
+          fromLog.push([key, events, false]);
+          continue;
+        }
+        this.live.set(key, stale ? { actor: spawnVisitor(rules, passivate(live.actor)), lastUsed: now, from: live.from } : live);
         continue;
       }
       const snap = this.snapshots.get(key);
       if (snap) {
         this.snapshots.delete(key);
-        this.live.set(key, { actor: spawnVisitor(this.rules(events[0]?.site ?? ""), JSON.parse(snap.events.toString("utf8")) as PulseEvent[]), lastUsed: now });
+        if (earliest < snap.from) {
+          this.lateLogReads++;
+          fromLog.push([key, events, true]);
+          continue;
+        }
+        this.live.set(key, { actor: spawnVisitor(this.rules(events[0]?.site ?? ""), JSON.parse(snap.events.toString("utf8")) as PulseEvent[]), lastUsed: now, from: snap.from });
         continue;
       }
-      const earliest = events.reduce((m, e) => Math.min(m, e.ts), Number.POSITIVE_INFINITY);
       // New to this worker, and recent enough that activity within a session timeout before it would still be
       // in memory (snapshots go only when D behind the newest event): no history to read.
       const rules = this.rules(events[0]?.site ?? "");
       if (earliest > this.warmAfter && earliest >= this.watermark - this.policy.dropAfterMs + rules.timeoutMs) {
         this.skippedLogReads++;
-        this.live.set(key, { actor: spawnVisitor(rules, []), lastUsed: now });
+        // Activity since the drop horizon (and since the registry was warm) would be known; none was, so nothing before that is joined to.
+        this.live.set(key, { actor: spawnVisitor(rules, []), lastUsed: now, from: Math.max(this.watermark - this.policy.dropAfterMs, this.warmAfter) + rules.timeoutMs });
         continue;
       }
-      fromLog.push([key, events]);
+      fromLog.push([key, events, false]);
     }
     if (this.coldSince) {
       this.coldSince = false;
@@ -107,12 +138,16 @@ export class VisitorRegistry {
     }
     for (let i = 0; i < fromLog.length; i += concurrency) {
       await Promise.all(
-        fromLog.slice(i, i + concurrency).map(async ([key, events]) => {
+        fromLog.slice(i, i + concurrency).map(async ([key, events, late]) => {
           const first = events[0] as PulseEvent;
           const since = Math.min(...events.map((e) => e.ts)) - this.lookbackMs;
           const history = await this.log.readVisitor(first.site, first.visitor, since);
           this.hydratedFromLog++;
-          this.live.set(key, { actor: spawnVisitor(this.rules(first.site), history), lastUsed: now });
+          const rules = this.rules(first.site);
+          // For a late event the state keeps everything it read until the slice is placed (see `ingest`).
+          const actor = spawnVisitor(late ? { ...rules, retainMs: Number.POSITIVE_INFINITY } : rules, history);
+          // Events before `since` were not read: one within a session timeout after it could belong to their session.
+          this.live.set(key, { actor, lastUsed: now, from: Math.max(since + rules.timeoutMs, forgottenBefore(actor, history.length)), wide: late });
         }),
       );
     }
@@ -132,7 +167,18 @@ export class VisitorRegistry {
   ingest(key: string, events: readonly PulseEvent[]): IngestResult {
     const live = this.live.get(key);
     if (!live) throw new Error(`visitor ${key} was not hydrated`);
-    return ingestSlice(live.actor, events);
+    const before = live.actor.getSnapshot().context.state;
+    const fresh = new Set(events.filter((e) => !before.sessionOf.has(e.id)).map((e) => e.id)).size;
+    const result = ingestSlice(live.actor, events);
+    if (live.wide) {
+      // The late slice is placed; back to the site's retention, forgetting again what it allows.
+      const kept = passivate(live.actor);
+      const actor = spawnVisitor(this.rules(events[0]?.site ?? ""), kept);
+      this.live.set(key, { actor, lastUsed: live.lastUsed, from: Math.max(live.from, forgottenBefore(actor, kept.length)), wide: false });
+      return result;
+    }
+    live.from = Math.max(live.from, forgottenBefore(live.actor, before.events.length + fresh));
+    return result;
   }
 
   /**
@@ -153,7 +199,7 @@ export class VisitorRegistry {
       this.live.delete(key);
       const events = passivate(live.actor);
       const newestTs = events.reduce((m, e) => Math.max(m, e.ts), Number.NEGATIVE_INFINITY);
-      if (events.length > 0) this.snapshots.set(key, { events: Buffer.from(JSON.stringify(events)), newestTs });
+      if (events.length > 0) this.snapshots.set(key, { events: Buffer.from(JSON.stringify(events)), newestTs, from: live.from });
     }
     for (const [key, snap] of this.snapshots) {
       const tooMany = this.snapshots.size > this.policy.maxSnapshots;
@@ -181,6 +227,16 @@ export class VisitorRegistry {
     }
   }
 }
+
+/**
+ * Where the reducer's retention left a visitor's state: when it holds fewer events than it was given
+ * (`known`), it forgot whole sessions, all ending more than a session timeout before its earliest
+ * event left; an event from then on cannot join them. -Infinity when nothing was forgotten.
+ */
+const forgottenBefore = (actor: VisitorActor, known: number): number => {
+  const { events } = actor.getSnapshot().context.state;
+  return events.length < known ? (events[0]?.ts ?? Number.NEGATIVE_INFINITY) : Number.NEGATIVE_INFINITY;
+};
 
 export const groupByVisitor = (events: readonly PulseEvent[]): Map<string, PulseEvent[]> => {
   const out = new Map<string, PulseEvent[]>();

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { expect, inject } from "vitest";
-import { sessionize } from "../../actors/session/reducer.js";
+import { emptyVisitor, ingest, sessionize } from "../../actors/session/reducer.js";
 import type { AnalyticsStore } from "../../infra/clickhouse/store.js";
 import type { PulseEvent } from "../../src/core/event.js";
 import { eventually, groupBy, postJson, type TestPulse } from "../harness/pulse.js";
@@ -85,11 +85,11 @@ export const snapshot = async (pulse: TestPulse) => {
   const sessions = await store.query(`SELECT * FROM ${db}.sessions FINAL ORDER BY site, session_id`, {});
   const latest = (table: string): string => `(site, hour, gen) IN (SELECT site, hour, max(gen) FROM ${db}.${table} GROUP BY site, hour)`;
   const rollupEvents = await store.query(
-    `SELECT site, toString(hour) AS h, path, source, channel, country, device, pageviews, events, uniqExactMerge(visitors) AS v FROM ${db}.rollup_events_hourly WHERE ${latest("rollup_events_hourly")} GROUP BY site, h, path, source, channel, country, device, pageviews, events ORDER BY site, h, path, source, channel, country, device`,
+    `SELECT site, toString(hour) AS h, path, source, channel, country, device, pageviews, events, uniqExactMerge(visitors) AS v FROM ${db}.rollup_events_hourly WHERE ${latest("rollup_events_hourly")} GROUP BY site, h, path, source, channel, country, device, pageviews, events ORDER BY site, h, path, source, channel, country, device, pageviews, events, v`,
     {},
   );
   const rollupSessions = await store.query(
-    `SELECT site, toString(hour) AS h, landing_path, source, channel, sessions, engaged_sessions, pageviews, duration_ms, uniqExactMerge(visitors) AS v FROM ${db}.rollup_sessions_hourly WHERE ${latest("rollup_sessions_hourly")} GROUP BY site, h, landing_path, source, channel, sessions, engaged_sessions, pageviews, duration_ms ORDER BY site, h, landing_path, source, channel`,
+    `SELECT site, toString(hour) AS h, landing_path, source, channel, sessions, engaged_sessions, pageviews, duration_ms, uniqExactMerge(visitors) AS v FROM ${db}.rollup_sessions_hourly WHERE ${latest("rollup_sessions_hourly")} GROUP BY site, h, landing_path, source, channel, sessions, engaged_sessions, pageviews, duration_ms ORDER BY site, h, landing_path, source, channel, sessions, engaged_sessions, pageviews, duration_ms, v`,
     {},
   );
   const client = await QueryClient.open(pulse.url, pulse.token);
@@ -140,4 +140,44 @@ export const runCli = (env: Record<string, string>, args: readonly string[], onO
   child.stdout.on("data", add);
   child.stderr.on("data", add);
   return { done: new Promise((resolve) => child.once("exit", (code) => resolve({ code, out }))), kill: () => child.kill("SIGKILL") };
+};
+
+/**
+ * Every visitor's sessions in the active tables against the reducer's run over what the log holds
+ * for it: the same sessions with the same event counts, and each event in the session the reducer
+ * puts it in. Returns what differs, one line per visitor (empty when all agree).
+ */
+export const sessionsAgainstLog = async (pulse: TestPulse, timeoutMs: number): Promise<string[]> => {
+  const store = pulse.store as AnalyticsStore;
+  const db = store.database;
+  const visitors = await store.query<{ site: string; visitor_id: string }>(`SELECT DISTINCT site, visitor_id FROM ${db}.events FINAL ORDER BY site, visitor_id`, {});
+  const sessions = groupBy(
+    await store.query<{ site: string; visitor_id: string; session_id: string; events: string }>(`SELECT site, visitor_id, session_id, toString(events) AS events FROM ${db}.sessions FINAL ORDER BY site, session_id`, {}),
+    (r) => `${r.site}/${r.visitor_id}`,
+  );
+  const placed = groupBy(
+    await store.query<{ site: string; visitor_id: string; event_id: string; session_id: string }>(`SELECT site, visitor_id, event_id, session_id FROM ${db}.events FINAL`, {}),
+    (r) => `${r.site}/${r.visitor_id}`,
+  );
+  const problems: string[] = [];
+  for (const { site, visitor_id: visitor } of visitors) {
+    const logged: PulseEvent[] = await pulse.log.readVisitor(site, visitor, 0);
+    const { state } = ingest(emptyVisitor, logged, { timeoutMs, retainMs: Number.POSITIVE_INFINITY });
+    const want = state.sessions.map((s) => `${s.id}:${s.events}`).sort();
+    const got = (sessions.get(`${site}/${visitor}`) ?? []).map((s) => `${s.session_id}:${s.events}`).sort();
+    const misplaced = (placed.get(`${site}/${visitor}`) ?? []).filter((e) => state.sessionOf.get(e.event_id) !== e.session_id).map((e) => e.event_id);
+    if (JSON.stringify(want) !== JSON.stringify(got) || misplaced.length > 0) {
+      problems.push(`${site}/${visitor}: reducer ${want.join(",")}; tables ${got.join(",")}${misplaced.length > 0 ? `; events in another session: ${misplaced.join(",")}` : ""}`);
+    }
+  }
+  return problems;
+};
+
+/** On a failure: every row (deleted and replaced ones too) of a few visitors' sessions, in insert order, to see which write won. */
+export const dumpRows = async (store: AnalyticsStore, problems: readonly string[]): Promise<void> => {
+  for (const p of problems.slice(0, 4)) {
+    const [site, visitor] = p.split(":")[0]!.split("/");
+    const rows = await store.query(`SELECT session_id, toString(start) AS st, events, version, is_deleted, _part, _part_offset FROM ${store.database}.sessions WHERE site = {site:String} AND visitor_id = {visitor:String} ORDER BY session_id, _part, _part_offset`, { site: site!, visitor: visitor! });
+    console.error("DUMP", p, "\n", rows.map((r) => JSON.stringify(r)).join("\n"));
+  }
 };
