@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { NO_SHEDDING } from "./shedding.js";
 
 const CLI = join(process.cwd(), "dist", "src", "cli", "main.js");
 
@@ -19,7 +20,7 @@ export const spawnPulse = async (env: Record<string, string>, opts: { port?: num
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`make build\` (make test does) before the process tests`);
   const args = opts.args ?? ["start"];
   const child = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, ...env, PULSE_HTTP_HOST: "127.0.0.1", PULSE_HTTP_PORT: String(opts.port ?? 0) },
+    env: { ...process.env, ...NO_SHEDDING, ...env, PULSE_HTTP_HOST: "127.0.0.1", PULSE_HTTP_PORT: String(opts.port ?? 0) },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

@@ -1,3 +1,4 @@
+import { NO_SHEDDING } from "./shedding.js";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -46,6 +47,7 @@ export const startTestPulse = async (opts: { log: "jetstream" | "elasticsearch";
     PULSE_NATS_URL: inject("natsUrl"),
     PULSE_NAMESPACE: namespace,
     PULSE_SITES: opts.sites ?? "site-a,site-b",
+    ...NO_SHEDDING,
     ...(opts.log === "elasticsearch" ? { PULSE_ELASTICSEARCH_URL: inject("elasticsearchUrl") } : {}),
     ...opts.env,
   });
