@@ -181,3 +181,51 @@ export const dumpRows = async (store: AnalyticsStore, problems: readonly string[
     console.error("DUMP", p, "\n", rows.map((r) => JSON.stringify(r)).join("\n"));
   }
 };
+
+/**
+ * A rebuild while events keep coming, then the checks: every acked event counted once, and in the
+ * one session the reducer gives it over the log. `before`: events already in the tables.
+ */
+export const rebuildUnderLoad = async (pulse: TestPulse, env: Record<string, string>, args: readonly string[], before: number, timeoutMs: number): Promise<void> => {
+  const store = pulse.store as AnalyticsStore;
+  const versionBefore = store.database;
+  const acked: string[] = [];
+  let ackedDuringRebuild = 0;
+  let rebuilding = true;
+  let loading = true;
+  const t0 = Date.parse("2026-11-21T12:00:00Z");
+  const load = (async () => {
+    for (let i = 0; loading; i++) {
+      // New visitors and visitors of the dataset, some events late, all under load while the rebuild runs.
+      const site = i % 2 === 0 ? "site-a" : "site-b";
+      const visitor = i % 3 === 0 ? `rb-visitor-${i % 80}` : `live-${i % 40}`;
+      const events = Array.from({ length: 5 }, (_, k) => ({ id: `live-${i}-${k}`, visitor, name: "pageview", url: `https://${site}.example/l/${k}`, ts: t0 + (i % 50) * 7 * MIN + k * MIN - (k === 4 ? 90 * MIN : 0) }));
+      const r = await postJson(`${pulse.url}/collect`, { site, events });
+      if (r.status !== 202) continue;
+      acked.push(...events.map((e) => `${site}/${e.id}`));
+      if (rebuilding) ackedDuringRebuild += events.length;
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 300));
+  const { code, out } = await runCli(env, args).done;
+  rebuilding = false;
+  // The load goes on a while into the new version: late events then reach it through the live path only.
+  await new Promise((r) => setTimeout(r, 2_000));
+  loading = false;
+  await load;
+  expect(code, out).toBe(0);
+  expect(out).toContain("catching up");
+  expect(ackedDuringRebuild).toBeGreaterThan(0);
+  expect(store.database).not.toBe(versionBefore);
+
+  const expected = String(before + new Set(acked).size);
+  await waitForAll(store, Number(expected));
+  const [check] = await store.query<{ n: string; ids: string }>(`SELECT toString(count()) AS n, toString(uniqExact(site, event_id)) AS ids FROM ${store.database}.events FINAL`, {});
+  expect(check).toEqual({ n: expected, ids: expected });
+  // Sessions exactly as the reducer makes them from the log, visitor by visitor, each event in its one session.
+  const problems = await eventually(() => sessionsAgainstLog(pulse, timeoutMs), (p) => p.length === 0, 15_000).catch(() => sessionsAgainstLog(pulse, timeoutMs));
+  if (problems.length > 0) await dumpRows(store, problems);
+  expect(problems).toEqual([]);
+  const [covered] = await store.query<{ e: string }>(`SELECT toString(sum(events)) AS e FROM ${store.database}.sessions FINAL`, {});
+  expect(covered?.e).toBe(expected);
+};
