@@ -27,6 +27,9 @@ export const CORS_HEADERS: readonly (readonly [string, string])[] = [
   ["Access-Control-Allow-Headers", "Content-Type"],
 ];
 
+/** The token of an `Authorization: Bearer <token>` header; empty when there is none. */
+export const bearerToken = (authorization: string): string => /^Bearer (.+)$/.exec(authorization)?.[1] ?? "";
+
 export const sendJson = (reply: Reply, status: number, body: unknown, headers: readonly (readonly [string, string])[] = []): void => {
   if (reply.aborted) return;
   reply.res.cork(() => {

@@ -3,7 +3,7 @@ import { InvalidInput, Unavailable } from "../core/errors.js";
 import type { QueryLimits } from "../query/limits.js";
 import { parseReportSpec } from "../query/report.js";
 import type { QueryService } from "../query/service.js";
-import { parseJson, readBody, sendError, sendJson, type Reply } from "./http.js";
+import { bearerToken, parseJson, readBody, sendError, sendJson, type Reply } from "./http.js";
 import type { TokenCheck } from "./ws.js";
 
 export interface ReportRouteDeps {
@@ -30,7 +30,7 @@ export const reportRoute =
     res.onAborted(() => {
       reply.aborted = true;
     });
-    const token = /^Bearer (.+)$/.exec(req.getHeader("authorization"))?.[1] ?? "";
+    const token = bearerToken(req.getHeader("authorization"));
     const declared = Number(req.getHeader("content-length") || 0);
     const sites = token === "" ? undefined : deps.tokenSites(token);
     if (!sites) {

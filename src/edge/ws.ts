@@ -3,6 +3,7 @@ import { messageId, parseClientMessage, type ServerMessage } from "../query/prot
 import { errorMessage, openQuerySession, type QuerySession, type SessionDeps } from "../query/session.js";
 import { CLIENT_HINT_HEADERS } from "../enrich/user-agent.js";
 import type { ClientFacts } from "./enrich.js";
+import { bearerToken } from "./http.js";
 
 interface Socket {
   readonly token: string;
@@ -41,8 +42,7 @@ export const queryWebSocket = (deps: SessionDeps, tokenSites: TokenCheck, track:
   closeOnBackpressureLimit: 1,
   upgrade: (res, req, context) => {
     // A browser cannot set headers on a WebSocket, so the token may also come as ?token=.
-    const bearer = /^Bearer (.+)$/.exec(req.getHeader("authorization"))?.[1];
-    const token = bearer ?? new URLSearchParams(req.getQuery() ?? "").get("token") ?? "";
+    const token = bearerToken(req.getHeader("authorization")) || (new URLSearchParams(req.getQuery() ?? "").get("token") ?? "");
     // No token: a tracker's socket, which may send events but read nothing. A wrong token: no socket.
     const sites = token === "" ? [] : tokenSites(token);
     if (!sites) {

@@ -1,3 +1,5 @@
+// Deterministic pseudo-random numbers, so that a failure can be replayed: the load generator's.
+import { rng as random } from "../../../bench/load/model.js";
 /**
  * A generated dataset with known truth for the report oracle: several sites in different time
  * zones, visitors returning over several days, visits around local midnight, sessions split by
@@ -45,18 +47,6 @@ export interface SentEvent {
   readonly ip: string;
   readonly bot: boolean;
 }
-
-/** Deterministic pseudo-random numbers (mulberry32), so that a failure can be replayed. */
-export const random = (seed: number): (() => number) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
 
 const TRAFFIC = [
   { query: "", referrer: "" },
