@@ -59,6 +59,9 @@ export const startWorker = async (deps: WorkerDeps): Promise<Worker> => {
   let running = true;
   let finished = false;
   let processed = 0;
+  // When a batch last arrived on any lane: stop() waits for a quiet moment, so that late pull responses
+  // are handed back (nak) while the connection still takes publishes.
+  let lastArrival = 0;
 
   const runLane = async (lane: Lane): Promise<void> => {
     while (lane.open || lane.buffer.length > 0) {
@@ -84,6 +87,7 @@ export const startWorker = async (deps: WorkerDeps): Promise<Worker> => {
       // The consumer's max_ack_pending bounds what is buffered; see ensurePartitionConsumer.
       max_messages: 16,
       callback: (msg) => {
+        lastArrival = Date.now();
         // A batch that arrives after its lane has finished goes straight back for the next owner.
         if (finished || !lane.open) msg.nak();
         else {
@@ -154,6 +158,10 @@ export const startWorker = async (deps: WorkerDeps): Promise<Worker> => {
       }
       await Promise.all(all.map((lane) => lane.loop));
       finished = true;
+      // A pull response later than the 100 ms above is handed back by the callback; wait until none came
+      // for a while (at most 2 s) before the caller closes the connection, which would drop the nak.
+      const quietBy = Date.now() + 2_000;
+      while (Date.now() - lastArrival < 250 && Date.now() < quietBy) await new Promise((r) => setTimeout(r, 50));
       lanes.clear();
       await deps.leases.releaseAll();
     },
