@@ -2,6 +2,7 @@
  * Projection tables. Both are ReplacingMergeTree so that re-inserting a row (a redelivered
  * batch, a retried insert) replaces rather than adds; readers use FINAL. An event's row
  * carries its session's version, so a re-placed event (its session changed) replaces the old row.
+ * A data folder made by an older build is brought up to these definitions by migrate.ts.
  */
 export const schemaStatements = (db: string): readonly string[] => [
   `CREATE DATABASE IF NOT EXISTS ${db}`,
@@ -79,7 +80,12 @@ export const schemaStatements = (db: string): readonly string[] => [
     device LowCardinality(String),
     pageviews UInt64,
     events UInt64,
-    visitors AggregateFunction(uniqExact, String)
+    visitors AggregateFunction(uniqExact, String),
+    hostname LowCardinality(String),
+    name LowCardinality(String),
+    medium LowCardinality(String),
+    browser LowCardinality(String),
+    os LowCardinality(String)
   ) ENGINE = MergeTree
   PARTITION BY toYYYYMM(hour)
   ORDER BY (site, hour, gen, path, source, channel, country, device)`,
@@ -96,16 +102,15 @@ export const schemaStatements = (db: string): readonly string[] => [
     engaged_sessions UInt64,
     pageviews UInt64,
     duration_ms UInt64,
-    visitors AggregateFunction(uniqExact, String)
+    visitors AggregateFunction(uniqExact, String),
+    medium LowCardinality(String),
+    browser LowCardinality(String),
+    os LowCardinality(String),
+    campaign String,
+    key_sessions UInt64
   ) ENGINE = MergeTree
   PARTITION BY toYYYYMM(hour)
   ORDER BY (site, hour, gen, landing_path, source, channel, country, device)`,
-  // Added for reports (issue 5): more dimensions and the sessions with a key event. Additive, so an
-  // existing store gains them in place; hours rolled up before hold defaults until recomputed.
-  ...["hostname", "name", "medium", "browser", "os"].map((c) => `ALTER TABLE ${db}.rollup_events_hourly ADD COLUMN IF NOT EXISTS ${c} LowCardinality(String)`),
-  ...["medium", "browser", "os"].map((c) => `ALTER TABLE ${db}.rollup_sessions_hourly ADD COLUMN IF NOT EXISTS ${c} LowCardinality(String)`),
-  `ALTER TABLE ${db}.rollup_sessions_hourly ADD COLUMN IF NOT EXISTS campaign String`,
-  `ALTER TABLE ${db}.rollup_sessions_hourly ADD COLUMN IF NOT EXISTS key_sessions UInt64`,
   // Per site and hour only: one visitor state per hour instead of one per combination of
   // dimensions, which is what makes distinct visitors over a month cheap to merge.
   `CREATE TABLE IF NOT EXISTS ${db}.rollup_site_events_hourly (

@@ -24,6 +24,7 @@ import { readQueueStates } from "../../infra/nats/queue-state.js";
 import { queryService, unavailableQueries } from "../query/service.js";
 import { startRebuildService } from "../rebuild/service.js";
 import { restoreActiveVersion } from "../rebuild/versions.js";
+import { migrateSchema } from "../../infra/clickhouse/migrate.js";
 import { startWorker, type Worker } from "../worker/worker.js";
 import { startWorkerThread } from "./worker-thread.js";
 
@@ -100,6 +101,10 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
       cleanup.push(() => opened.close());
       // A rebuild may have made another projection version active.
       await restoreActiveVersion(opened, config.namespace);
+      const migration = await migrateSchema(opened, opened.database);
+      if (migration.addedColumns.length > 0) say(`analytics store: added ${migration.addedColumns.join(", ")} (rows stored before hold defaults there until \`pulse rebuild\`)`);
+      if (migration.remadeTables.length > 0) say(`analytics store: made ${migration.remadeTables.join(", ")} again under the current schema`);
+      for (const line of migration.incompatible) say(`analytics store: ${line}; this build cannot change that in place: run \`pulse rebuild\` to rebuild the projections from the event log`);
       say(`analytics store: ${opened.engine}${config.clickhouseUrl ? ` at ${config.clickhouseUrl}` : ` in ${join(config.dataDir, "chdb")}`}`);
       // Live subscriptions are served where the store is: its writer says which sites each insert touched.
       const storeLive = liveQueries(readQueueStates(jsm, names), { intervalMs: 100, minGapMs: 25 }, (message, error) => say(`${message}: ${(error as Error).message}`));
@@ -115,6 +120,7 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
         rollupIntervalMs: 1000,
         report: (message, error) => say(error ? `${message}: ${(error as Error).message}` : message),
         live: storeLive,
+        recomputeRollups: migration.remadeTables.length > 0,
       });
       cleanup.push(() => writer.stop());
       rollupsBehind = (site) => writer.rollupsBehind(site);

@@ -66,6 +66,18 @@ export class RollupRefresher {
     return new Set(sites);
   }
 
+  /** Touches every hour that holds events or sessions: after the rollup tables were made again (see migrate.ts). Returns how many. */
+  async touchAll(): Promise<number> {
+    const db = this.store.database;
+    const rows = await this.store.query<{ site: string; hour: string }>(
+      `SELECT DISTINCT site, formatDateTime(toStartOfHour(ts), '%Y-%m-%d %H:00:00') AS hour FROM ${db}.events
+       UNION DISTINCT SELECT DISTINCT site, formatDateTime(toStartOfHour(start), '%Y-%m-%d %H:00:00') AS hour FROM ${db}.sessions`,
+      {},
+    );
+    this.touch(rows.map((r) => [r.site, r.hour] as const));
+    return rows.length;
+  }
+
   /** `sites` and `hours` pair up by position: (sites[i], hours[i]) is one touched hour. */
   private async recompute(sites: readonly string[], hours: readonly string[]): Promise<void> {
     const db = this.store.database;

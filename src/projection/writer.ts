@@ -28,6 +28,8 @@ export interface WriterOptions {
   readonly report: (message: string, error?: unknown) => void;
   /** Told of each arriving message, and after each successful insert which sites it wrote (see LiveQueries). */
   readonly live?: WriterListener;
+  /** Recompute every hour's rollups (they were made again by a schema migration); reports read the raw tables meanwhile. */
+  readonly recomputeRollups?: boolean;
 }
 
 export interface WriterListener {
@@ -84,6 +86,7 @@ export const startProjectionWriter = async (o: WriterOptions): Promise<Projectio
   };
 
   const rollups = new RollupRefresher(o.store);
+  if (o.recomputeRollups) o.report(`recomputing the rollups of ${await rollups.touchAll()} hours`);
   let refreshing: Promise<void> | undefined;
   const refreshTimer = setInterval(() => {
     // A refresh slower than the interval is not queued behind itself: the next one takes all hours touched meanwhile.

@@ -1,5 +1,6 @@
 import type { SessionRules } from "../../actors/session/reducer.js";
 import type { AnalyticsStore } from "../../infra/clickhouse/store.js";
+import { migrateSchema } from "../../infra/clickhouse/migrate.js";
 import { schemaStatements } from "../../infra/clickhouse/schema.js";
 import type { LogScanner, ScanScope } from "../../infra/eventlog/scan.js";
 import { StoreError, Unavailable } from "../core/errors.js";
@@ -353,6 +354,12 @@ export const rollback = async (deps: Omit<RebuildDeps, "tell" | "timeouts">): Pr
   const scope = scopeOf({ site: undefined, fromTs: undefined, toTs: undefined });
   const rewrite = { store, db: previous.database, scanner, scope, rulesFor: (site: string): SessionRules => ({ timeoutMs: deps.timeoutOf(site), keyEvents: deps.keyEvents, retainMs: Number.POSITIVE_INFINITY }), refresher: undefined };
   const refresher = new RollupRefresher(shadowView(store, previous.database));
+  // The previous version may have been built by an older build: brought up to the current schema first, like the active one at start.
+  const migration = await migrateSchema(store, previous.database);
+  if (migration.incompatible.length > 0) {
+    throw new StoreError("rebuild", `version ${previous.version} cannot be used by this build (${migration.incompatible.join("; ")}): run \`pulse rebuild\` instead`, false);
+  }
+  if (migration.remadeTables.length > 0) await refresher.touchAll();
   const first = await scanner.changedSince(scope, current.position);
   await rewriteVisitors({ ...rewrite, keys: first.visitors, refresher });
   const release = await store.holdInserts();
