@@ -98,7 +98,7 @@ interface JetStreamCeiling {
 }
 
 interface ChdbCeiling {
-  readonly inserts: readonly { rowsPerInsert: number; rowsPerSec: number; insertsPerSec: number }[];
+  readonly inserts: readonly { rowsPerInsert: number; format: "tsv" | "objects"; rowsPerSec: number; insertsPerSec: number }[];
 }
 
 interface EsCeiling {
@@ -189,13 +189,16 @@ export const runCeilings = async (
     const largest = Math.max(...sizes);
     for (const i of r.inserts)
       show({
-        id: `chdb-insert-${i.rowsPerInsert}`,
+        id: i.format === "tsv" ? `chdb-insert-${i.rowsPerInsert}` : `chdb-insert-objects-${i.rowsPerInsert}`,
         part: "chdb",
-        label: `chDB insert of event rows, ${i.rowsPerInsert} per insert (openAnalyticsStore, no URL)`,
+        label:
+          i.format === "tsv"
+            ? `chDB insert of event rows as TabSeparated text (as the store writer inserts), ${i.rowsPerInsert} per insert (openAnalyticsStore, no URL)`
+            : `chDB insert of event rows as objects the client encodes as JSON, ${i.rowsPerInsert} per insert`,
         value: i.rowsPerSec,
         unit: "events/s",
         eventsPerSec: i.rowsPerSec,
-        core: i.rowsPerInsert === largest,
+        core: i.format === "tsv" && i.rowsPerInsert === largest,
         cpuPct: { chdb: cpuPct["part"] ?? 0, other: cpuPct["other"] ?? 0 },
         note: `${i.insertsPerSec} inserts/s`,
       });

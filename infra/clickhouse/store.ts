@@ -3,6 +3,7 @@ import { mkdir } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { StoreError } from "../../src/core/errors.js";
 import { schemaStatements } from "./schema.js";
+import { columnsOf, type RowsFormat } from "../../src/projection/tsv.js";
 
 export type QueryParams = Readonly<Record<string, string | number | readonly string[]>>;
 
@@ -22,8 +23,11 @@ export interface AnalyticsStore {
   init(): Promise<void>;
   /** Into the active database, unless `into` names another (such inserts are never held). */
   insert(table: string, rows: readonly Record<string, unknown>[], into?: string): Promise<void>;
-  /** Rows already encoded as JSONEachRow (one JSON object a line), inserted without decoding them. */
-  insertJsonEachRow(table: string, body: Uint8Array): Promise<void>;
+  /**
+   * Rows already encoded (JSONEachRow, or TabSeparated in the order of `columnsOf(table)`), inserted
+   * without decoding them. Into the active database, held like `insert`, unless `into` names another.
+   */
+  insertEncoded(table: "events" | "sessions", format: RowsFormat, body: Uint8Array, into?: string): Promise<void>;
   query<T>(sql: string, params: QueryParams): Promise<T[]>;
   /** A statement without a result, such as INSERT … SELECT. */
   command(sql: string, params: QueryParams): Promise<void>;
@@ -104,19 +108,25 @@ export const openAnalyticsStore = async (target: StoreTarget): Promise<Analytics
         if (counted && --inFlight === 0) drained?.();
       }
     },
-    async insertJsonEachRow(table, body) {
+    async insertEncoded(table, format, body, into) {
       if (body.length === 0) return;
       // The writer's inserts: held, like `insert`, while a rebuild swaps versions.
-      await unheld();
-      inFlight++;
+      if (into === undefined) await unheld();
+      const counted = into === undefined;
+      if (counted) inFlight++;
+      const target = `${into ?? db}.${table}`;
+      const query =
+        format === "TabSeparated"
+          ? `INSERT INTO ${target} (${columnsOf(table).join(", ")}) SETTINGS input_format_tsv_empty_as_default = 1 FORMAT TabSeparated`
+          : `INSERT INTO ${target} FORMAT JSONEachRow`;
       try {
-        // `insert` would want objects for JSONEachRow and encode them again; `exec` sends the bytes as they are.
-        const result = await client.exec({ query: `INSERT INTO ${db}.${table} FORMAT JSONEachRow`, values: Readable.from([body], { objectMode: false }) });
+        // `insert` would want objects and encode them again; `exec` sends the bytes as they are.
+        const result = await client.exec({ query, values: Readable.from([body], { objectMode: false }) });
         result.stream.destroy();
       } catch (e) {
         throw classify(e, `insert into ${table}`);
       } finally {
-        if (--inFlight === 0) drained?.();
+        if (counted && --inFlight === 0) drained?.();
       }
     },
     async query<T>(sql: string, params: QueryParams) {

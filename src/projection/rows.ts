@@ -1,11 +1,14 @@
+import { EVENT_COLUMNS, SESSION_COLUMNS, tsvLine, type RowsFormat } from "./tsv.js";
+
 /** The rows one worker step produced for the analytics store. */
 export interface ProjectionRows {
   readonly events: readonly Record<string, unknown>[];
   readonly sessions: readonly Record<string, unknown>[];
 }
 
-/** A projection message as the writer reads it: each table's rows as JSONEachRow text, and the hours they fall in. */
+/** A projection message as the writer reads it: each table's rows as text in `format`, and the hours they fall in. */
 export interface RowsMessage {
+  readonly format: RowsFormat;
   readonly events: Uint8Array;
   readonly sessions: Uint8Array;
   readonly rows: number;
@@ -13,8 +16,9 @@ export interface RowsMessage {
   readonly hours: readonly (readonly [string, string])[];
 }
 
+// v2: rows as TabSeparated lines; v1 (older builds, maybe still in the stream after an upgrade): JSONEachRow lines.
 interface Header {
-  readonly v: 1;
+  readonly v: 1 | 2;
   readonly rows: number;
   readonly eventBytes: number;
   readonly hours: [string, string][];
@@ -23,7 +27,7 @@ interface Header {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-// The header's fixed part: {"v":1,"rows":…,"eventBytes":…,"hours":[]} and its newline.
+// The header's fixed part: {"v":2,"rows":…,"eventBytes":…,"hours":[]} and its newline.
 const HEADER_BYTES = 64;
 
 /** The hour of a ClickHouse DateTime64 text (`YYYY-MM-DD HH:MM:SS.mmm`). */
@@ -31,8 +35,8 @@ const hourOf = (chTime: unknown): string => `${String(chTime).slice(0, 13)}:00:0
 
 /**
  * Splits rows into messages of at most about `maxBytes`, below the NATS max_payload: a
- * one-line JSON header, then the event rows, then the session rows, one JSON object a line.
- * The writer hands those lines to the store as they are (JSONEachRow), so a row is
+ * one-line JSON header, then the event rows, then the session rows, one TabSeparated line
+ * each (tsv.ts). The writer hands those lines to the store as they are, so a row is
  * serialized once on its way from the worker to the store. A single row larger than
  * `maxBytes` still gets a message of its own.
  */
@@ -45,7 +49,7 @@ export const chunkRows = (rows: ProjectionRows, maxBytes: number): Uint8Array[] 
   let hours = new Map<string, [string, string]>();
   const flush = (): void => {
     if (events.length + sessions.length === 0) return;
-    const header: Header = { v: 1, rows: events.length + sessions.length, eventBytes, hours: [...hours.values()] };
+    const header: Header = { v: 2, rows: events.length + sessions.length, eventBytes, hours: [...hours.values()] };
     out.push(encoder.encode(`${JSON.stringify(header)}\n${events.join("")}${sessions.join("")}`));
     events = [];
     sessions = [];
@@ -54,7 +58,7 @@ export const chunkRows = (rows: ProjectionRows, maxBytes: number): Uint8Array[] 
     hours = new Map();
   };
   const add = (list: "events" | "sessions", row: Record<string, unknown>, time: unknown): void => {
-    const line = `${JSON.stringify(row)}\n`;
+    const line = tsvLine(row, list === "events" ? EVENT_COLUMNS : SESSION_COLUMNS);
     const bytes = Buffer.byteLength(line);
     const site = String(row["site"]);
     const hour = hourOf(time);
@@ -81,9 +85,9 @@ export const readRowsMessage = (data: Uint8Array): RowsMessage => {
   if (end < 0) {
     const legacy = JSON.parse(decoder.decode(data)) as ProjectionRows;
     const [message] = chunkRows(legacy, Number.POSITIVE_INFINITY);
-    return message ? readRowsMessage(message) : { events: new Uint8Array(0), sessions: new Uint8Array(0), rows: 0, hours: [] };
+    return message ? readRowsMessage(message) : { format: "TabSeparated", events: new Uint8Array(0), sessions: new Uint8Array(0), rows: 0, hours: [] };
   }
   const header = JSON.parse(decoder.decode(data.subarray(0, end))) as Header;
   const body = data.subarray(end + 1);
-  return { events: body.subarray(0, header.eventBytes), sessions: body.subarray(header.eventBytes), rows: header.rows, hours: header.hours };
+  return { format: header.v === 1 ? "JSONEachRow" : "TabSeparated", events: body.subarray(0, header.eventBytes), sessions: body.subarray(header.eventBytes), rows: header.rows, hours: header.hours };
 };

@@ -64,11 +64,15 @@ export const startProjectionWriter = async (o: WriterOptions): Promise<Projectio
 
   const flush = async (batch: JsMsg[]): Promise<void> => {
     const arrivedBy = lastArrival;
-    // Rows arrive as JSONEachRow text and go to the store as they are: no parse, no second encoding.
+    // Rows arrive as text and go to the store as they are: no parse, no second encoding.
     const messages = batch.map((m) => readRowsMessage(m.data));
     try {
-      await o.store.insertJsonEachRow("events", Buffer.concat(messages.map((r) => r.events)));
-      await o.store.insertJsonEachRow("sessions", Buffer.concat(messages.map((r) => r.sessions)));
+      // One format in practice; messages of an older build may still be in the stream after an upgrade.
+      for (const format of new Set(messages.map((r) => r.format))) {
+        const these = messages.filter((r) => r.format === format);
+        await o.store.insertEncoded("events", format, Buffer.concat(these.map((r) => r.events)));
+        await o.store.insertEncoded("sessions", format, Buffer.concat(these.map((r) => r.sessions)));
+      }
     } catch (e) {
       o.report("projection insert failed; will retry", e);
       for (const m of batch) m.nak(e instanceof StoreError && !e.retryable ? 10_000 : 1_000);

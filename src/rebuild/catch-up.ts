@@ -3,6 +3,7 @@ import type { AnalyticsStore } from "../../infra/clickhouse/store.js";
 import type { LogScanner, ScanScope, VisitorHistory } from "../../infra/eventlog/scan.js";
 import type { RollupRefresher } from "../projection/rollups.js";
 import { visitorRows } from "./rows.js";
+import { tsvRows } from "../projection/tsv.js";
 import { inScope } from "./scope.js";
 
 const BATCH = 500;
@@ -60,8 +61,8 @@ export const rewriteVisitors = async (o: Rewrite): Promise<{ events: number; ses
       sessionRows.push({ site: old.site, session_id: old.session_id, visitor_id: old.visitor_id, start: old.started, version: (BigInt(old.v) + 1n).toString(), is_deleted: 1 });
     }
     o.refresher?.touch(rowHours(eventRows, "ts").concat(rowHours(sessionRows, "start")));
-    await o.store.insert("events", eventRows, o.db);
-    await o.store.insert("sessions", sessionRows, o.db);
+    await o.store.insertEncoded("events", "TabSeparated", tsvRows(eventRows, "events"), o.db);
+    await o.store.insertEncoded("sessions", "TabSeparated", tsvRows(sessionRows, "sessions"), o.db);
   }
   return totals;
 };

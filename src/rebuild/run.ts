@@ -11,6 +11,7 @@ import { estimate, type RebuildNews } from "./progress.js";
 import { rewriteVisitors } from "./catch-up.js";
 import { inScope, scopeOf } from "./scope.js";
 import { visitorRows } from "./rows.js";
+import { tsvRows } from "../projection/tsv.js";
 import { activate, activeVersion, ensureMeta, listVersions, nextVersion, previousVersion, recordVersion, versionDatabase } from "./versions.js";
 import { dryRunReport, type DryRunTotals } from "./dry-run.js";
 
@@ -145,8 +146,8 @@ export const runRebuild = async (deps: RebuildDeps, args: RebuildArgs): Promise<
     sessionRows = [];
     await inFlight;
     inFlight = (async () => {
-      await store.insert("events", e, db);
-      await store.insert("sessions", s, db);
+      await store.insertEncoded("events", "TabSeparated", tsvRows(e, "events"), db);
+      await store.insertEncoded("sessions", "TabSeparated", tsvRows(s, "sessions"), db);
     })();
   };
   const flush = async (): Promise<void> => {
@@ -298,7 +299,7 @@ const shadowView = (store: AnalyticsStore, database: string): AnalyticsStore => 
   holdInserts: () => store.holdInserts(),
   init: () => Promise.resolve(),
   insert: (table, rows) => store.insert(table, rows, database),
-  insertJsonEachRow: () => Promise.reject(new Error("a rebuild writes rows as objects")),
+  insertEncoded: (table, format, body) => store.insertEncoded(table, format, body, database),
   query: (sql, params) => store.query(sql, params),
   command: (sql, params) => store.command(sql, params),
   close: () => Promise.resolve(),

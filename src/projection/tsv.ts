@@ -1,0 +1,50 @@
+/**
+ * Projection rows as ClickHouse TabSeparated text. chDB parses it about twice as fast as
+ * JSONEachRow, and it is half the bytes (no field names), on a path every row takes: worker
+ * → projection stream → writer → store, and a rebuild's inserts.
+ *
+ * Fields follow the column lists below; a field a row lacks is written empty, which the insert
+ * reads as the column's default (`input_format_tsv_empty_as_default`), as JSONEachRow does for a
+ * missing key.
+ */
+export type RowsFormat = "JSONEachRow" | "TabSeparated";
+
+export const EVENT_COLUMNS = [
+  "site", "event_id", "visitor_id", "session_id", "ts", "seq", "name", "url", "hostname", "path", "referrer", "props", "user_id",
+  "source", "medium", "channel", "browser", "os", "device", "country", "region", "city", "is_bot", "received_at", "version",
+] as const;
+
+export const SESSION_COLUMNS = [
+  "site", "session_id", "visitor_id", "start", "end", "pageviews", "events", "landing_page", "exit_page", "referrer", "source", "medium",
+  "campaign", "channel", "browser", "os", "device", "country", "is_bot", "duration_ms", "key_events", "engaged", "user_id", "version", "is_deleted",
+] as const;
+
+export const columnsOf = (table: "events" | "sessions"): readonly string[] => (table === "events" ? EVENT_COLUMNS : SESSION_COLUMNS);
+
+// What TabSeparated reads as an escape or a separator; anything else goes as it is.
+const SPECIAL = /[\\\t\n\r\0\b\f]/;
+const SPECIAL_ALL = /[\\\t\n\r\0\b\f]/g;
+const ESCAPES: Readonly<Record<string, string>> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\0": "\\0", "\b": "\\b", "\f": "\\f" };
+
+const field = (v: unknown): string => {
+  if (typeof v === "string") return SPECIAL.test(v) ? v.replace(SPECIAL_ALL, (c) => ESCAPES[c] as string) : v;
+  if (typeof v === "number" || typeof v === "bigint") return String(v);
+  if (typeof v === "boolean") return v ? "1" : "0";
+  if (v === undefined || v === null) return "";
+  throw new TypeError(`a projection row field must be a string, number or boolean, not ${typeof v}`);
+};
+
+/** One row as a TabSeparated line (with its newline), fields in `columns` order. */
+export const tsvLine = (row: Readonly<Record<string, unknown>>, columns: readonly string[]): string => {
+  let line = field(row[columns[0] as string]);
+  for (let i = 1; i < columns.length; i++) line += `\t${field(row[columns[i] as string])}`;
+  return `${line}\n`;
+};
+
+/** Rows of one table as TabSeparated text, ready for `AnalyticsStore.insertEncoded`. */
+export const tsvRows = (rows: readonly Readonly<Record<string, unknown>>[], table: "events" | "sessions"): Buffer => {
+  const columns = columnsOf(table);
+  let text = "";
+  for (const r of rows) text += tsvLine(r, columns);
+  return Buffer.from(text);
+};
