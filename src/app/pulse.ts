@@ -41,6 +41,8 @@ export interface RunningPulse {
   readonly store: AnalyticsStore | undefined;
   readonly batcher: MicroBatcher | undefined;
   readonly worker: Worker | undefined;
+  /** Present where the store is: whether a site has stored rows its rollups do not reflect yet. */
+  readonly rollupsBehind: ((site: string) => boolean) | undefined;
   /** Graceful stop: no new requests, pending batches published and answered, consumers acked, connections closed. */
   stop(): Promise<void>;
 }
@@ -242,7 +244,7 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
       });
       url = `http://${config.httpHost === "0.0.0.0" ? "127.0.0.1" : config.httpHost}:${edge.port}`;
     }
-    return { url, natsUrl, log, store, batcher, worker, stop: undo };
+    return { url, natsUrl, log, store, batcher, worker, rollupsBehind, stop: undo };
   } catch (e) {
     await undo();
     throw e;

@@ -101,6 +101,12 @@ beforeAll(async () => {
       throw new Error(`site ${s.id}: expected ${events} events and ${sessions} sessions; ${(e as Error).message}`);
     });
   }
+  // The rollup path is asked directly below: the last rows must be in the rollups too, not only stored.
+  await eventually(
+    async () => SITES.filter((s) => pulse.rollupsBehind?.(s.id) !== false).map((s) => s.id),
+    (behind) => behind.length === 0,
+    60_000,
+  );
   registryView = await connect({ servers: inject("natsUrl") });
   const sites = await SiteRegistry.open(registryView, natsNames(namespace).registryBucket);
   closeRegistry = () => sites.close();
