@@ -67,7 +67,9 @@ export const schemaStatements = (db: string): readonly string[] => [
   // Hourly rollups. Rows are recomputed from the deduplicated tables for every hour a flush
   // touched, as a new generation; readers take each hour's newest generation. Materialized views
   // would see inserts rather than deduplicated rows, so they would count redeliveries twice and
-  // keep a late event's old placement. Distinct counts are kept as uniqExact states, so hours add up exactly.
+  // keep a late event's old placement. Distinct visitors are kept as the set of their 64-bit keys
+  // (sipHash64 of visitor_id) per row, so hours add up exactly: reading a plain array and counting
+  // it with uniqExactArray is several times faster than merging uniqExact states of the String ids.
   `CREATE TABLE IF NOT EXISTS ${db}.rollup_events_hourly (
     site LowCardinality(String),
     hour DateTime('UTC'),
@@ -79,7 +81,7 @@ export const schemaStatements = (db: string): readonly string[] => [
     device LowCardinality(String),
     pageviews UInt64,
     events UInt64,
-    visitors AggregateFunction(uniqExact, String)
+    visitor_keys Array(UInt64)
   ) ENGINE = MergeTree
   PARTITION BY toYYYYMM(hour)
   ORDER BY (site, hour, gen, path, source, channel, country, device)`,
@@ -96,7 +98,7 @@ export const schemaStatements = (db: string): readonly string[] => [
     engaged_sessions UInt64,
     pageviews UInt64,
     duration_ms UInt64,
-    visitors AggregateFunction(uniqExact, String)
+    visitor_keys Array(UInt64)
   ) ENGINE = MergeTree
   PARTITION BY toYYYYMM(hour)
   ORDER BY (site, hour, gen, landing_path, source, channel, country, device)`,
@@ -114,7 +116,7 @@ export const schemaStatements = (db: string): readonly string[] => [
     gen UInt64,
     pageviews UInt64,
     events UInt64,
-    visitors AggregateFunction(uniqExact, String)
+    visitor_keys Array(UInt64)
   ) ENGINE = MergeTree
   PARTITION BY toYYYYMM(hour)
   ORDER BY (site, hour, gen)`,
@@ -127,7 +129,7 @@ export const schemaStatements = (db: string): readonly string[] => [
     pageviews UInt64,
     duration_ms UInt64,
     key_sessions UInt64,
-    visitors AggregateFunction(uniqExact, String)
+    visitor_keys Array(UInt64)
   ) ENGINE = MergeTree
   PARTITION BY toYYYYMM(hour)
   ORDER BY (site, hour, gen)`,
@@ -140,7 +142,7 @@ export const schemaStatements = (db: string): readonly string[] => [
     value String,
     pageviews UInt64,
     events UInt64,
-    visitors AggregateFunction(uniqExact, String)
+    visitor_keys Array(UInt64)
   ) ENGINE = MergeTree
   PARTITION BY toYYYYMM(hour)
   ORDER BY (site, dimension, hour, gen, value)`,
@@ -155,8 +157,14 @@ export const schemaStatements = (db: string): readonly string[] => [
     pageviews UInt64,
     duration_ms UInt64,
     key_sessions UInt64,
-    visitors AggregateFunction(uniqExact, String)
+    visitor_keys Array(UInt64)
   ) ENGINE = MergeTree
   PARTITION BY toYYYYMM(hour)
   ORDER BY (site, dimension, hour, gen, value)`,
+  // Added for report speed: visitor keys instead of uniqExact(String) states, in every rollup. Existing
+  // stores gain the column in place; their hours hold empty sets until recomputed (the readers count
+  // visitors from visitor_keys only), and the old `visitors` column is no longer written.
+  ...["rollup_events_hourly", "rollup_sessions_hourly", "rollup_site_events_hourly", "rollup_site_sessions_hourly", "rollup_dimension_events_hourly", "rollup_dimension_sessions_hourly"].map(
+    (t) => `ALTER TABLE ${db}.${t} ADD COLUMN IF NOT EXISTS visitor_keys Array(UInt64)`,
+  ),
 ];
