@@ -193,6 +193,13 @@ describe("compiling runReport", () => {
     expect(visitorCounts(top([{ metric: { metricName: "activeUsers" }, desc: true }]))).toBe(1);
   });
 
+  it("merges visitor sets of the rollups in one thread", () => {
+    expect(table({ dimensions: ["country"], metrics: ["activeUsers"] }).rows.sql).toMatch(/SETTINGS join_use_nulls = 0, max_threads = 1$/);
+    expect(table({ metrics: ["sessions", "activeUsers"], metricAggregations: ["TOTAL"] }).rows.sql).toContain("max_threads = 1");
+    expect(table({ dimensions: ["country"], metrics: ["activeUsers"] }, { source: "raw" }).rows.sql).not.toContain("max_threads");
+    expect(table({ dimensions: ["country"], metrics: ["sessions"] }).rows.sql).not.toContain("max_threads");
+  });
+
   it("drops all-zero rows unless asked to keep them", () => {
     expect(table({ metrics: ["sessions", "eventCount"] }).rows.sql).toContain("NOT (m0 = 0 AND m1 = 0)");
     expect(table({ metrics: ["sessions"], keepEmptyRows: true }).rows.sql).not.toContain("NOT (m0 = 0");
