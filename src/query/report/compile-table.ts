@@ -191,11 +191,11 @@ export const compileTable = (spec: RunReportSpec | RealtimeSpec, ctx: ReportCont
   const page = `SELECT *, count() OVER () AS __rows FROM (${core(true)})${where} ORDER BY ${orderSql} LIMIT {limit:UInt64} OFFSET {offset:UInt64}`;
   // Pruned: distinct visitors only for the rows of the page, joined on their keys.
   const keyCols = ["ri", "dr", ...dims.map((_, i) => `d${i}`)];
-  const withUsers = `SELECT ${keyCols.map((k) => `p.${k} AS ${k}`).join(", ")}, ${metrics.map((m, i) => (m.side === "either" ? `u.${users}` : `p.m${i}`) + ` AS m${i}`).join(", ")}, p.__rows AS __rows
+  const withUsers = (): string => `SELECT ${keyCols.map((k) => `p.${k} AS ${k}`).join(", ")}, ${metrics.map((m, i) => (m.side === "either" ? `u.${users}` : `p.m${i}`) + ` AS m${i}`).join(", ")}, p.__rows AS __rows
     FROM (${page}) AS p LEFT JOIN (${sideQuery(usersSide, true, [users], page)}) AS u USING (${keyCols.join(", ")}) ORDER BY ${orderSql}`;
   return {
     kind: "table",
-    rows: { sql: `${pruned ? withUsers : page}${settings}`, params: p.all },
+    rows: { sql: `${pruned ? withUsers() : page}${settings}`, params: p.all },
     count: { sql: `SELECT count() AS n FROM (${core(true)})${where}${settings}`, params: p.all },
     totals: spec.totals && !totalsInRows ? { sql: `SELECT * FROM (${core(false)}) ORDER BY ri${settings}`, params: p.all } : undefined,
     totalsFromRows: totalsInRows ? intervals.map((i) => i.name) : undefined,
