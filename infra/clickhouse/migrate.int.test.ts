@@ -53,13 +53,18 @@ it("makes a rollup table that differs again under the current definition", async
   for (const table of ["rollup_events_hourly", "rollup_sessions_hourly", "rollup_dimension_events_hourly", "rollup_dimension_sessions_hourly", "rollup_site_sessions_hourly"]) {
     await store.command(`INSERT INTO cur.${table} (site, hour, gen) VALUES ('a', '2026-11-01 10:00:00', 1)`, {});
   }
-  // An older shape: no visitor state, and a stale row.
+  // The earlier shape, visitors as uniqExact states of the ids, with a stale row; and one that has both forms of the visitor sets.
   await store.command(`DROP TABLE cur.rollup_site_events_hourly`, {});
-  await store.command(`CREATE TABLE cur.rollup_site_events_hourly (site LowCardinality(String), hour DateTime('UTC'), gen UInt64, pageviews UInt64, events UInt64) ENGINE = MergeTree ORDER BY (site, hour, gen)`, {});
-  await store.command(`INSERT INTO cur.rollup_site_events_hourly VALUES ('a', '2026-11-01 10:00:00', 1, 999, 999)`, {});
+  await store.command(
+    `CREATE TABLE cur.rollup_site_events_hourly (site LowCardinality(String), hour DateTime('UTC'), gen UInt64, pageviews UInt64, events UInt64, visitors AggregateFunction(uniqExact, String)) ENGINE = MergeTree ORDER BY (site, hour, gen)`,
+    {},
+  );
+  await store.command(`INSERT INTO cur.rollup_site_events_hourly SELECT 'a', toDateTime('2026-11-01 10:00:00', 'UTC'), 1, 999, 999, uniqExactState('v1')`, {});
+  await store.command(`ALTER TABLE cur.rollup_site_sessions_hourly ADD COLUMN visitors AggregateFunction(uniqExact, String)`, {});
   const result = await migrateSchema(store, "cur");
-  expect(result).toEqual({ addedColumns: [], remadeTables: ["rollup_site_events_hourly"], incompatible: [] });
-  expect(await columns("cur", "rollup_site_events_hourly")).toEqual(["events", "gen", "hour", "pageviews", "site", "visitors"]);
+  expect({ ...result, remadeTables: [...result.remadeTables].sort() }).toEqual({ addedColumns: [], remadeTables: ["rollup_site_events_hourly", "rollup_site_sessions_hourly"], incompatible: [] });
+  expect(await columns("cur", "rollup_site_events_hourly")).toEqual(["events", "gen", "hour", "pageviews", "site", "visitor_keys"]);
+  expect(await columns("cur", "rollup_site_sessions_hourly")).not.toContain("visitors");
   const [left] = await store.query<{ n: string | number }>(`SELECT count() AS n FROM cur.rollup_site_events_hourly`, {});
   expect(Number(left?.n)).toBe(0);
 });

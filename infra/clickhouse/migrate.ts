@@ -8,8 +8,8 @@ import { schemaStatements } from "./schema.js";
  *
  * - A column an events or sessions table lacks is added in place (existing rows get its
  *   default; a rebuild fills it from the log).
- * - A rollup table that differs at all (a column missing or of another type, another engine
- *   or sorting key) is dropped and made again: rollups are derived, so nothing is lost once
+ * - A rollup table that differs at all (a column missing, left over or of another type, another
+ *   engine or sorting key) is dropped and made again: rollups are derived, so nothing is lost once
  *   the caller recomputes every hour (see `remadeTables`), as it does when a rollup table is
  *   empty while events are stored (a table this build added, made empty by the store's init).
  * - An events or sessions table that differs otherwise cannot be changed in place; it is
@@ -77,8 +77,10 @@ export const migrateSchema = async (store: AnalyticsStore, db: string): Promise<
         if (!current) missing.push(c);
         else if (current.type !== c.type) differences.push(`column ${c.name} is ${current.type}, expected ${c.type}`);
       }
-      // A rollup lacking a column would answer with its default for every hour made before: made again instead.
-      if ((differences.length > 0 || missing.length > 0) && isDerived(table.name)) {
+      // A rollup lacking a column would answer with its default for every hour made before, and one with a column
+      // this build no longer writes (such as an older form of the visitor sets) holds hours counted another way: made again.
+      const extra = haveColumns.some((c) => c.table === table.name && !columns.some((w) => w.name === c.name));
+      if ((differences.length > 0 || missing.length > 0 || extra) && isDerived(table.name)) {
         await store.command(`DROP TABLE ${db}.${table.name}`, {});
         remade.push(table.name);
         continue;

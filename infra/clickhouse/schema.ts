@@ -68,7 +68,9 @@ export const schemaStatements = (db: string): readonly string[] => [
   // Hourly rollups. Rows are recomputed from the deduplicated tables for every hour a flush
   // touched, as a new generation; readers take each hour's newest generation. Materialized views
   // would see inserts rather than deduplicated rows, so they would count redeliveries twice and
-  // keep a late event's old placement. Distinct counts are kept as uniqExact states, so hours add up exactly.
+  // keep a late event's old placement. Distinct visitors are kept as the set of their 64-bit keys
+  // (sipHash64 of visitor_id) per row, so hours add up exactly: reading a plain array and counting
+  // it with uniqExactArray is several times faster than merging uniqExact states of the String ids.
   `CREATE TABLE IF NOT EXISTS ${db}.rollup_events_hourly (
     site LowCardinality(String),
     hour DateTime('UTC'),
@@ -80,7 +82,7 @@ export const schemaStatements = (db: string): readonly string[] => [
     device LowCardinality(String),
     pageviews UInt64,
     events UInt64,
-    visitors AggregateFunction(uniqExact, String),
+    visitor_keys Array(UInt64),
     hostname LowCardinality(String),
     name LowCardinality(String),
     medium LowCardinality(String),
@@ -102,7 +104,7 @@ export const schemaStatements = (db: string): readonly string[] => [
     engaged_sessions UInt64,
     pageviews UInt64,
     duration_ms UInt64,
-    visitors AggregateFunction(uniqExact, String),
+    visitor_keys Array(UInt64),
     medium LowCardinality(String),
     browser LowCardinality(String),
     os LowCardinality(String),
@@ -119,7 +121,7 @@ export const schemaStatements = (db: string): readonly string[] => [
     gen UInt64,
     pageviews UInt64,
     events UInt64,
-    visitors AggregateFunction(uniqExact, String)
+    visitor_keys Array(UInt64)
   ) ENGINE = MergeTree
   PARTITION BY toYYYYMM(hour)
   ORDER BY (site, hour, gen)`,
@@ -132,7 +134,7 @@ export const schemaStatements = (db: string): readonly string[] => [
     pageviews UInt64,
     duration_ms UInt64,
     key_sessions UInt64,
-    visitors AggregateFunction(uniqExact, String)
+    visitor_keys Array(UInt64)
   ) ENGINE = MergeTree
   PARTITION BY toYYYYMM(hour)
   ORDER BY (site, hour, gen)`,
@@ -145,7 +147,7 @@ export const schemaStatements = (db: string): readonly string[] => [
     value String,
     pageviews UInt64,
     events UInt64,
-    visitors AggregateFunction(uniqExact, String)
+    visitor_keys Array(UInt64)
   ) ENGINE = MergeTree
   PARTITION BY toYYYYMM(hour)
   ORDER BY (site, dimension, hour, gen, value)`,
@@ -160,7 +162,7 @@ export const schemaStatements = (db: string): readonly string[] => [
     pageviews UInt64,
     duration_ms UInt64,
     key_sessions UInt64,
-    visitors AggregateFunction(uniqExact, String)
+    visitor_keys Array(UInt64)
   ) ENGINE = MergeTree
   PARTITION BY toYYYYMM(hour)
   ORDER BY (site, dimension, hour, gen, value)`,

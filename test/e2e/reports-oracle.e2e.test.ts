@@ -281,6 +281,31 @@ describe.each(SITES.map((s) => [s.id, s] as const))("site %s", (_id, site) => {
     expect(byName.rows.map((r) => r["pagePath"])).toEqual(all.map((r) => r["pagePath"]).reverse().slice(0, 2));
   });
 
+  it("counts visitors for a page ordered by another metric as the raw tables do", async () => {
+    const w = whole(site);
+    const later = { startDate: addDays(firstDay, 3), endDate: addDays(firstDay, 10) };
+    // Only the rows that make the page get their visitors counted (see compile-table.ts).
+    const pages = spec(site, ["pagePath"], ["screenPageViews", "activeUsers"], { orderBys: [{ metric: { metricName: "screenPageViews" }, desc: true }], limit: 3, offset: 1, metricAggregations: ["TOTAL"] });
+    const compared = spec(site, ["country", "deviceCategory"], ["sessions", "activeUsers"], {
+      dateRanges: [{ startDate: w.startDate, endDate: w.endDate }, later],
+      orderBys: [{ metric: { metricName: "sessions" }, desc: false }],
+      metricFilter: { filter: { fieldName: "sessions", numericFilter: { operation: "GREATER_THAN", value: { int64Value: "0" } } } },
+      limit: 4,
+    });
+    const filtered = spec(site, ["sessionSource"], ["eventCount", "visitors"], {
+      orderBys: [{ metric: { metricName: "eventCount" }, desc: true }],
+      dimensionFilter: { notExpression: { filter: { fieldName: "pagePath", stringFilter: { matchType: "BEGINS_WITH", value: "/docs" } } } },
+      limit: 2,
+    });
+    const used: string[] = [];
+    for (const q of [pages, compared, filtered]) used.push(...(await samePaths(q, site)));
+    expect(new Set(used)).toEqual(new Set(site.timezone === "Asia/Kolkata" ? [] : ["dimension-rollup", "rollup"]));
+    const truth = report(oracle(), { dimensions: ["pagePath"], metrics: ["screenPageViews", "activeUsers"], from: w.from, to: w.to });
+    const a = await ask(pages);
+    expect(a.rows).toEqual([...truth].sort((x, y) => Number(y["screenPageViews"]) - Number(x["screenPageViews"]) || (String(x["pagePath"]) < String(y["pagePath"]) ? -1 : 1)).slice(1, 4));
+    expect(a.done?.["rowCount"]).toBe(truth.length);
+  });
+
   it("agrees on funnels, per visitor and per session, within a window", async () => {
     const w = whole(site);
     const steps = [

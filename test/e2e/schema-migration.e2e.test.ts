@@ -20,13 +20,13 @@ it("a data folder made by an older build is brought up to the current schema at 
   await eventually(async () => Number((await store.query<{ n: string }>(`SELECT count() AS n FROM ${namespace}.events FINAL`, {}))[0]?.n), (n) => n === 30);
   await first.stop();
 
-  // Make the folder look like an older build's: a column of events missing, a rollup table of another
-  // shape holding a stale row, another rollup table missing altogether.
+  // Make the folder look like an older build's: a column of events missing, a rollup table of the earlier
+  // shape (visitors as uniqExact states of the ids) holding a stale row, another rollup table missing altogether.
   const older = await openAnalyticsStore({ url: undefined, chdbPath: join(dataDir, "chdb"), database: namespace });
   await older.command(`ALTER TABLE ${namespace}.events DROP COLUMN region`, {});
   await older.command(`DROP TABLE ${namespace}.rollup_site_events_hourly`, {});
-  await older.command(`CREATE TABLE ${namespace}.rollup_site_events_hourly (site LowCardinality(String), hour DateTime('UTC'), gen UInt64, pageviews UInt64, events UInt64) ENGINE = MergeTree ORDER BY (site, hour, gen)`, {});
-  await older.command(`INSERT INTO ${namespace}.rollup_site_events_hourly VALUES ('site-a', '2026-11-20 09:00:00', 1, 999, 999)`, {});
+  await older.command(`CREATE TABLE ${namespace}.rollup_site_events_hourly (site LowCardinality(String), hour DateTime('UTC'), gen UInt64, pageviews UInt64, events UInt64, visitors AggregateFunction(uniqExact, String)) ENGINE = MergeTree ORDER BY (site, hour, gen)`, {});
+  await older.command(`INSERT INTO ${namespace}.rollup_site_events_hourly SELECT 'site-a', toDateTime('2026-11-20 09:00:00', 'UTC'), 1, 999, 999, uniqExactState('x')`, {});
   await older.command(`DROP TABLE ${namespace}.rollup_dimension_events_hourly`, {});
   await older.close();
 
@@ -35,14 +35,14 @@ it("a data folder made by an older build is brought up to the current schema at 
   if (!current) throw new Error("the test process owns the store");
   const q = <T>(sql: string) => current.query<T>(sql, {});
   expect((await q<{ name: string }>(`SELECT name FROM system.columns WHERE database = '${namespace}' AND table = 'events' AND name = 'region'`)).length).toBe(1);
-  expect((await q<{ name: string }>(`SELECT name FROM system.columns WHERE database = '${namespace}' AND table = 'rollup_site_events_hourly' AND name = 'visitors'`)).length).toBe(1);
+  expect((await q<{ name: string }>(`SELECT name FROM system.columns WHERE database = '${namespace}' AND table = 'rollup_site_events_hourly' AND name IN ('visitors', 'visitor_keys')`)).map((r) => r.name)).toEqual(["visitor_keys"]);
 
   // New events after the restart land next to the old ones; the rollups of every hour, old and new, equal the raw tables.
   const after = pageviews("n", 20, T0 + 5 * 3_600_000);
   expect((await postJson(`${pulse.url}/collect`, { site: "site-a", events: after })).status).toBe(202);
   const latest = (table: string) => `(hour, gen) IN (SELECT hour, max(gen) FROM ${namespace}.${table} GROUP BY hour)`;
   const raw = () => q(`SELECT toString(toStartOfHour(ts)) AS h, countIf(name = 'pageview') AS pv, uniqExact(visitor_id) AS vis FROM ${namespace}.events FINAL WHERE site = 'site-a' GROUP BY h ORDER BY h`);
-  const bySite = () => q(`SELECT toString(hour) AS h, sum(pageviews) AS pv, uniqExactMerge(visitors) AS vis FROM ${namespace}.rollup_site_events_hourly WHERE site = 'site-a' AND ${latest("rollup_site_events_hourly")} GROUP BY h ORDER BY h`);
+  const bySite = () => q(`SELECT toString(hour) AS h, sum(pageviews) AS pv, uniqExactArray(visitor_keys) AS vis FROM ${namespace}.rollup_site_events_hourly WHERE site = 'site-a' AND ${latest("rollup_site_events_hourly")} GROUP BY h ORDER BY h`);
   const byPage = () => q(`SELECT value, sum(pageviews) AS pv FROM ${namespace}.rollup_dimension_events_hourly WHERE site = 'site-a' AND dimension = 'pagePath' AND ${latest("rollup_dimension_events_hourly")} GROUP BY value ORDER BY value`);
   const rawByPage = () => q(`SELECT path AS value, countIf(name = 'pageview') AS pv FROM ${namespace}.events FINAL WHERE site = 'site-a' GROUP BY value ORDER BY value`);
   const truth = await eventually(raw, (rows) => rows.reduce((n: number, r) => n + Number((r as { pv: number }).pv), 0) === 50);

@@ -88,8 +88,13 @@ export const compileTable = (spec: RunReportSpec | RealtimeSpec, ctx: ReportCont
       }
     }
   }
-  const aggregates = (side: Side): Aggregate[] => {
-    const uses = new Set<Aggregate>(metrics.flatMap((m) => (m.side === "either" ? (side === usersSide ? [usersSide === "events" ? "e_users" : "s_users"] : []) : m.side === side ? m.uses : [])));
+  const users: Aggregate = usersSide === "events" ? "e_users" : "s_users";
+  // Stands in for distinct visitors where only whether a row has any matters: every row of a side
+  // counts at least one event or session, and has a visitor exactly when it has one of those.
+  const presence: Aggregate = usersSide === "events" ? "e_events" : "s_sessions";
+  /** With `withoutUsers`, the users side computes `presence` instead of distinct visitors. */
+  const aggregates = (side: Side, withoutUsers = false): Aggregate[] => {
+    const uses = new Set<Aggregate>(metrics.flatMap((m) => (m.side === "either" ? (side === usersSide ? [withoutUsers ? presence : users] : []) : m.side === side ? m.uses : [])));
     return [...uses];
   };
 
@@ -109,15 +114,33 @@ export const compileTable = (spec: RunReportSpec | RealtimeSpec, ctx: ReportCont
   if (ctx.source === "rollup" && !rollup) throw invalid("this report cannot be answered from the hourly rollups");
   const path: Path = ctx.source === "raw" ? "raw" : (rollup ?? "raw");
 
+  // Top rows by a cheap metric: which rows make the page does not depend on distinct visitors (see
+  // `presence`), so they are counted only for those rows. Merging visitor sets is what costs, and a
+  // page of 10 among hundreds of pages merges a fraction of them. Not on the raw tables, where the
+  // page itself costs a full scan.
+  const usersNamed = new Set(metrics.filter((m) => m.side === "either").map((m) => m.name));
+  const pruned =
+    path !== "raw" &&
+    dims.length > 0 &&
+    usersNamed.size > 0 &&
+    spec.orderBys.some((o) => o.kind === "metric") &&
+    spec.orderBys.every((o) => o.kind !== "metric" || !usersNamed.has(findMetric(o.name)?.name ?? "")) &&
+    filterFields(spec.metricFilter).every((n) => !usersNamed.has(findMetric(n)?.name ?? ""));
+
   const db = ctx.database;
   const ranges = intervals.map((i, k) => ({ index: k, name: p.bind("String", i.name), from: p.bind("String", chTime(i.fromMs)), to: p.bind("String", chTime(i.toMs)) }));
 
-  const sideQuery = (side: Side, withDims: boolean): string => {
+  /** `only` replaces the side's aggregates; `keysIn` keeps the rows whose dimension values that query (of `d0…`) returns. */
+  const sideQuery = (side: Side, withDims: boolean, only?: readonly Aggregate[], keysIn?: string): string => {
     const source: Source = { side, path, time: timeColumn(side, path) };
     const expr = (d: Dimension): string => d.expr(source) as string;
     const keys = withDims ? dims.map((d, i) => `${expr(d)} AS d${i}`) : [];
-    const aggs = aggregates(side).map((a) => `${aggregateSql(a, path, db) as string} AS ${a}`);
-    const where = spec.dimensionFilter ? ` AND ${filterSql(spec.dimensionFilter, (n) => ({ sql: expr(filterDims.get(n) as Dimension), numeric: false }), p)}` : "";
+    const aggs = (only ?? aggregates(side, pruned && withDims)).map((a) => `${aggregateSql(a, path, db) as string} AS ${a}`);
+    const conds = [
+      ...(spec.dimensionFilter ? [filterSql(spec.dimensionFilter, (n) => ({ sql: expr(filterDims.get(n) as Dimension), numeric: false }), p)] : []),
+      ...(keysIn !== undefined ? [`(${dims.map(expr).join(", ")}) IN (SELECT ${dims.map((_, i) => `d${i}`).join(", ")} FROM (${keysIn}))`] : []),
+    ];
+    const where = conds.map((c) => ` AND ${c}`).join("");
     const table = `${db}.${TABLES[side][path]}`;
     const group = withDims && dims.length > 0 ? ` GROUP BY ${dims.map((_, i) => `d${i}`).join(", ")}` : "";
     return ranges
@@ -144,8 +167,8 @@ export const compileTable = (spec: RunReportSpec | RealtimeSpec, ctx: ReportCont
       second === undefined
         ? `(${sideQuery(first as Side, withDims)}) AS x`
         : `(${sideQuery(first as Side, withDims)}) AS x FULL OUTER JOIN (${sideQuery(second, withDims)}) AS y USING (${keys.join(", ")})`;
-    const users = usersSide === "events" ? "e_users" : "s_users";
-    return `SELECT ${keys.join(", ")}, ${metrics.map((m, i) => `${m.sql(users)} AS m${i}`).join(", ")} FROM ${from}`;
+    const sql = (m: Metric): string => (pruned && withDims && m.side === "either" ? presence : m.sql(users));
+    return `SELECT ${keys.join(", ")}, ${metrics.map((m, i) => `${sql(m)} AS m${i}`).join(", ")} FROM ${from}`;
   };
 
   const conditions: string[] = [];
@@ -157,15 +180,22 @@ export const compileTable = (spec: RunReportSpec | RealtimeSpec, ctx: ReportCont
   const tieBreak = ["ri", ...dims.map((_, i) => `d${i}`)];
   p.set("limit", spec.limit);
   p.set("offset", spec.offset);
-  const settings = " SETTINGS join_use_nulls = 0";
+  // Visitor sets from the rollups are merged in one thread: two threads each build a set of most
+  // of the visitors and then merge them, which on the bench's month took about twice the CPU time
+  // and was never faster, even by the clock.
+  const mergesVisitors = path !== "raw" && [...sides].some((side) => aggregates(side).includes(users));
+  const settings = ` SETTINGS join_use_nulls = 0${mergesVisitors ? ", max_threads = 1" : ""}`;
   const totalsInRows = spec.totals && dims.length === 0 && !spec.metricFilter && spec.offset === 0 && spec.limit >= intervals.length;
   const comparing = intervals.length > 1;
+  const orderSql = [...order, ...tieBreak].join(", ");
+  const page = `SELECT *, count() OVER () AS __rows FROM (${core(true)})${where} ORDER BY ${orderSql} LIMIT {limit:UInt64} OFFSET {offset:UInt64}`;
+  // Pruned: distinct visitors only for the rows of the page, joined on their keys.
+  const keyCols = ["ri", "dr", ...dims.map((_, i) => `d${i}`)];
+  const withUsers = (): string => `SELECT ${keyCols.map((k) => `p.${k} AS ${k}`).join(", ")}, ${metrics.map((m, i) => (m.side === "either" ? `u.${users}` : `p.m${i}`) + ` AS m${i}`).join(", ")}, p.__rows AS __rows
+    FROM (${page}) AS p LEFT JOIN (${sideQuery(usersSide, true, [users], page)}) AS u USING (${keyCols.join(", ")}) ORDER BY ${orderSql}`;
   return {
     kind: "table",
-    rows: {
-      sql: `SELECT *, count() OVER () AS __rows FROM (${core(true)})${where} ORDER BY ${[...order, ...tieBreak].join(", ")} LIMIT {limit:UInt64} OFFSET {offset:UInt64}${settings}`,
-      params: p.all,
-    },
+    rows: { sql: `${pruned ? withUsers() : page}${settings}`, params: p.all },
     count: { sql: `SELECT count() AS n FROM (${core(true)})${where}${settings}`, params: p.all },
     totals: spec.totals && !totalsInRows ? { sql: `SELECT * FROM (${core(false)}) ORDER BY ri${settings}`, params: p.all } : undefined,
     totalsFromRows: totalsInRows ? intervals.map((i) => i.name) : undefined,

@@ -175,6 +175,31 @@ describe("compiling runReport", () => {
     expect(table({ metrics: ["sessions"] }).dimensionHeaders).toEqual([]);
   });
 
+  it("counts visitors only for the page when the order does not need them", () => {
+    const visitorCounts = (c: CompiledTable): number => c.rows.sql.split("uniqExactArray(visitor_keys)").length - 1;
+    const top = (orderBys: unknown[], more: Record<string, unknown> = {}, over: Partial<ReportContext> = {}) =>
+      table({ dimensions: ["pagePath"], metrics: ["screenPageViews", "activeUsers"], orderBys, limit: 10, ...more }, over);
+    const byViews = [{ metric: { metricName: "screenPageViews" }, desc: true }];
+    const pruned = top(byViews);
+    // The page is ranked on event counts, then visitors are counted for its keys only.
+    expect(visitorCounts(pruned)).toBe(1);
+    expect(pruned.rows.sql).toMatch(/uniqExactArray\(visitor_keys\) AS e_users FROM .* AND \(value\) IN \(SELECT d0 FROM \(SELECT \*, count\(\) OVER \(\) AS __rows/s);
+    expect(pruned.count.sql).not.toContain("uniqExactArray");
+    // Ordered or filtered by visitors, without a metric order, or on the raw tables: every row's visitors are counted.
+    expect(top([{ metric: { metricName: "activeUsers" }, desc: true }]).rows.sql).not.toContain("LEFT JOIN");
+    expect(top(byViews, { metricFilter: { filter: { fieldName: "activeUsers", numericFilter: { operation: "GREATER_THAN", value: { int64Value: "1" } } } } }).rows.sql).not.toContain("LEFT JOIN");
+    expect(top([{ dimension: { dimensionName: "pagePath" } }]).rows.sql).not.toContain("LEFT JOIN");
+    expect(top(byViews, {}, { source: "raw" }).rows.sql).not.toContain("LEFT JOIN");
+    expect(visitorCounts(top([{ metric: { metricName: "activeUsers" }, desc: true }]))).toBe(1);
+  });
+
+  it("merges visitor sets of the rollups in one thread", () => {
+    expect(table({ dimensions: ["country"], metrics: ["activeUsers"] }).rows.sql).toMatch(/SETTINGS join_use_nulls = 0, max_threads = 1$/);
+    expect(table({ metrics: ["sessions", "activeUsers"], metricAggregations: ["TOTAL"] }).rows.sql).toContain("max_threads = 1");
+    expect(table({ dimensions: ["country"], metrics: ["activeUsers"] }, { source: "raw" }).rows.sql).not.toContain("max_threads");
+    expect(table({ dimensions: ["country"], metrics: ["sessions"] }).rows.sql).not.toContain("max_threads");
+  });
+
   it("drops all-zero rows unless asked to keep them", () => {
     expect(table({ metrics: ["sessions", "eventCount"] }).rows.sql).toContain("NOT (m0 = 0 AND m1 = 0)");
     expect(table({ metrics: ["sessions"], keepEmptyRows: true }).rows.sql).not.toContain("NOT (m0 = 0");
