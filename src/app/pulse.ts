@@ -49,6 +49,11 @@ export interface RunningPulse {
 
 type Say = (line: string) => void;
 
+// A drain normally takes a few seconds; these bound it when a step cannot finish (for a supervisor's grace period).
+const SHUTDOWN_MS = 30_000;
+const SHUTDOWN_STEP_MS = 10_000;
+const SHUTDOWN_STEP_MIN_MS = 500;
+
 export interface Placement {
   /** Run the worker role on a thread of its own (then `RunningPulse.worker` is undefined). */
   readonly workerThread?: boolean;
@@ -58,7 +63,18 @@ export interface Placement {
 export const startPulse = async (config: PulseConfig, roles: readonly Role[] = ALL_ROLES, say: Say = () => undefined, placement: Placement = {}): Promise<RunningPulse> => {
   const cleanup: (() => Promise<void>)[] = [];
   const undo = async (): Promise<void> => {
-    for (const f of cleanup.reverse()) await f().catch((e: unknown) => say(`shutdown step failed: ${(e as Error).message}`));
+    const steps = cleanup.reverse();
+    const deadline = Date.now() + SHUTDOWN_MS;
+    for (const [i, f] of steps.entries()) {
+      // A step that waits on a service that went away (NATS killed first) would hold the process forever.
+      // Giving up loses nothing: what was not acked is delivered again.
+      const limit = Math.max(SHUTDOWN_STEP_MIN_MS, Math.min(SHUTDOWN_STEP_MS, deadline - Date.now()));
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), limit)));
+      const outcome = await Promise.race([f().then(() => "done" as const, (e: unknown) => say(`shutdown step failed: ${(e as Error).message}`)), late]);
+      clearTimeout(timer);
+      if (outcome === "late") say(`shutdown step ${i + 1} of ${steps.length} did not finish within ${limit} ms; going on (what it held and did not ack is delivered again)`);
+    }
   };
   const has = (r: Role): boolean => roles.includes(r);
   try {
