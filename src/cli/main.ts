@@ -26,7 +26,8 @@ ${REBUILD_HELP}
 
 pulse start listens for events on POST /collect and for queries on the /ws WebSocket,
 both on PULSE_HTTP_PORT. SIGTERM or Ctrl-C drains: no new requests, pending batches
-are stored and answered, consumers acked, connections closed.
+are stored and answered, consumers acked, connections closed (at most about 30 s;
+a second signal exits at once).
 
 Environment:
 ${ENV_DOC.map(([name, def, what]) => `  ${name.padEnd(26)} ${what} [default: ${def}]`).join("\n")}
