@@ -28,9 +28,16 @@ const accepts = (port: number): Promise<boolean> =>
 export const startLocalNats = async (storeDir: string, port?: number): Promise<LocalNats> => {
   await mkdir(storeDir, { recursive: true });
   const p = port ?? (await freePort());
+  // A group of its own: Ctrl-C in a terminal signals the whole foreground group, and the server must
+  // outlive Pulse's drain (which stops it last). Should Pulse exit without stopping it, it goes too.
   const child = spawn("nats-server", ["-js", "-a", "127.0.0.1", "-p", String(p), "-sd", storeDir], {
     stdio: ["ignore", "ignore", "pipe"],
+    detached: true,
   });
+  const orphaned = (): void => {
+    if (child.exitCode === null) child.kill("SIGTERM");
+  };
+  process.once("exit", orphaned);
   const tail: string[] = [];
   child.stderr.on("data", (d: Buffer) => {
     tail.push(d.toString());
@@ -60,6 +67,7 @@ export const startLocalNats = async (storeDir: string, port?: number): Promise<L
   return {
     url: `nats://127.0.0.1:${p}`,
     stop: async () => {
+      process.off("exit", orphaned);
       if (child.exitCode !== null) return;
       child.kill("SIGTERM");
       const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
