@@ -25,6 +25,7 @@ import { queryService, unavailableQueries } from "../query/service.js";
 import { startRebuildService } from "../rebuild/service.js";
 import { restoreActiveVersion } from "../rebuild/versions.js";
 import { startWorker, type Worker } from "../worker/worker.js";
+import { startMemoryReport } from "./memory-report.js";
 import { startWorkerThread } from "./worker-thread.js";
 
 /** The parts of Pulse a process runs. `pulse start` runs all three. */
@@ -151,6 +152,7 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
           maxLive: config.maxLiveVisitors,
           dropAfterMs: config.sessionTimeoutMs + 3_600_000,
           maxSnapshots: 2_000_000,
+          maxSnapshotBytes: config.maxSnapshotMb * 1024 * 1024,
           now: Date.now,
         },
         report: (message, error) => say(error ? `${message}: ${(error as Error).message}` : message),
@@ -235,6 +237,10 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
         edge.closeSockets();
       });
       url = `http://${config.httpHost === "0.0.0.0" ? "127.0.0.1" : config.httpHost}:${edge.port}`;
+    }
+    if (config.memoryReportMs > 0) {
+      const stopReport = startMemoryReport({ everyMs: config.memoryReportMs, thread: roles.join("+"), say, worker, store });
+      cleanup.push(async () => stopReport());
     }
     return { url, natsUrl, log, store, batcher, worker, stop: undo };
   } catch (e) {

@@ -30,7 +30,10 @@ export interface PulseConfig {
   readonly leaseTtlMs: number;
   readonly passivateAfterMs: number;
   readonly maxLiveVisitors: number;
+  readonly maxSnapshotMb: number;
   readonly maxQueriesPerToken: number;
+  /** 0: off; else how often each thread says where its memory is. */
+  readonly memoryReportMs: number;
   readonly visitorSalt: string;
   readonly namespace: string;
 }
@@ -60,7 +63,9 @@ export const ENV_DOC: readonly (readonly [string, string, string])[] = [
   ["PULSE_LEASE_TTL", "6s", "a worker that stops heartbeating loses its partitions after this long"],
   ["PULSE_PASSIVATE_AFTER", "60s", "a visitor's actor idle this long is stopped and kept as a compact snapshot"],
   ["PULSE_MAX_LIVE_VISITORS", "20000", "live visitor actors per worker beyond which the least recent are passivated"],
+  ["PULSE_MAX_SNAPSHOT_MB", "128", "MiB of passivated visitor snapshots per worker beyond which the least recent are dropped (they come back through the event log)"],
   ["PULSE_MAX_QUERIES_PER_TOKEN", "16", "queries running plus live subscriptions one query token may have at once, over /ws and HTTP; beyond it, too_many_queries"],
+  ["PULSE_MEMORY_REPORT", "0", "every this long (ms, or with s/m/h), each thread logs its memory: RSS, V8 heap, visitor actors and snapshots, chDB's tracked memory and caches; 0: off"],
   ["PULSE_VISITOR_SALT", "(a random salt per UTC day, kept 48 h)", "fixed salt of derived visitor ids, for tests; unset: daily salts shared through NATS KV"],
   ["PULSE_NAMESPACE", "pulse", "prefix of streams, subjects, indices and tables"],
 ];
@@ -145,7 +150,9 @@ export const loadConfig = (env: Env = process.env): PulseConfig => {
     leaseTtlMs,
     passivateAfterMs: parseDuration(env["PULSE_PASSIVATE_AFTER"] || "60s", "PULSE_PASSIVATE_AFTER"),
     maxLiveVisitors: int(env, "PULSE_MAX_LIVE_VISITORS", 20_000),
+    maxSnapshotMb: int(env, "PULSE_MAX_SNAPSHOT_MB", 128, 0),
     maxQueriesPerToken: int(env, "PULSE_MAX_QUERIES_PER_TOKEN", 16),
+    memoryReportMs: parseDuration(env["PULSE_MEMORY_REPORT"] || "0", "PULSE_MEMORY_REPORT"),
     visitorSalt: env["PULSE_VISITOR_SALT"] ?? "",
     namespace,
   };

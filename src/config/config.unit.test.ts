@@ -42,7 +42,9 @@ describe("loadConfig defaults", () => {
       leaseTtlMs: 6000,
       passivateAfterMs: 60_000,
       maxLiveVisitors: 20_000,
+      maxSnapshotMb: 128,
       maxQueriesPerToken: 16,
+      memoryReportMs: 0,
       visitorSalt: "",
       namespace: "pulse",
     });
@@ -106,7 +108,9 @@ describe("loadConfig defaults", () => {
       "PULSE_LEASE_TTL",
       "PULSE_PASSIVATE_AFTER",
       "PULSE_MAX_LIVE_VISITORS",
+      "PULSE_MAX_SNAPSHOT_MB",
       "PULSE_MAX_QUERIES_PER_TOKEN",
+      "PULSE_MEMORY_REPORT",
       "PULSE_VISITOR_SALT",
       "PULSE_NAMESPACE",
     ]);
@@ -140,7 +144,9 @@ describe("loadConfig values", () => {
       PULSE_LEASE_TTL: "3s",
       PULSE_PASSIVATE_AFTER: "5s",
       PULSE_MAX_LIVE_VISITORS: "10",
+      PULSE_MAX_SNAPSHOT_MB: "0",
       PULSE_MAX_QUERIES_PER_TOKEN: "3",
+      PULSE_MEMORY_REPORT: "10s",
       PULSE_VISITOR_SALT: "pepper",
       PULSE_NAMESPACE: "pulse_test_1",
     });
@@ -169,7 +175,9 @@ describe("loadConfig values", () => {
       leaseTtlMs: 3000,
       passivateAfterMs: 5000,
       maxLiveVisitors: 10,
+      maxSnapshotMb: 0,
       maxQueriesPerToken: 3,
+      memoryReportMs: 10_000,
       visitorSalt: "pepper",
       namespace: "pulse_test_1",
     });
@@ -203,6 +211,8 @@ describe("loadConfig errors name the variable", () => {
     ["PULSE_MAX_PENDING_EVENTS", "0"],
     ["PULSE_MAX_PENDING_EVENTS", "Infinity"],
     ["PULSE_MAX_QUERIES_PER_TOKEN", "0"],
+    ["PULSE_MAX_SNAPSHOT_MB", "-1"],
+    ["PULSE_MEMORY_REPORT", "often"],
     ["PULSE_NATS_URL", "not a url"],
     ["PULSE_NATS_URL", "127.0.0.1:4222"],
     ["PULSE_ELASTICSEARCH_URL", "http//es:9200"],
