@@ -181,7 +181,7 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
         jsm,
         stream: names.ingestStream,
         everyMs: 250,
-        limits: { maxLoopDelayMs: config.maxLoopDelayMs, maxBacklogAgeMs: config.maxIngestAgeMs, maxBacklogBatches: config.maxIngestBacklog },
+        limits: { maxLoopDelayMs: config.maxLoopDelayMs, maxBacklogAgeMs: config.maxIngestAgeMs, maxBacklogBatches: config.maxIngestBacklog, maxMemoryBytes: config.maxMemoryMb * 1024 * 1024 },
         onError: (e) => say(`reading the ingest backlog failed: ${(e as Error).message}`),
         onChange: (a) => say(a.shedding ? `shedding ingest requests (${a.reason}), Retry-After ${a.retryAfterSeconds} s` : "taking ingest requests again"),
       });

@@ -17,7 +17,7 @@ const configError = (run: () => unknown): ConfigError => {
 
 describe("loadConfig defaults", () => {
   it("uses the documented defaults for an empty environment", () => {
-    expect(loadConfig({})).toEqual({
+    expect(loadConfig({}, 8 * 1024 * 1024 * 1024)).toEqual({
       httpHost: "0.0.0.0",
       httpPort: 8080,
       dataDir: join(process.cwd(), ".pulse-data"),
@@ -39,9 +39,10 @@ describe("loadConfig defaults", () => {
       maxIngestBacklog: 2000,
       maxIngestAgeMs: 2000,
       maxLoopDelayMs: 50,
+      maxMemoryMb: 6144,
       leaseTtlMs: 6000,
       passivateAfterMs: 60_000,
-      maxLiveVisitors: 20_000,
+      maxLiveVisitors: 10_000,
       maxSnapshotMb: 128,
       maxQueriesPerToken: 16,
       memoryReportMs: 0,
@@ -105,6 +106,7 @@ describe("loadConfig defaults", () => {
       "PULSE_MAX_INGEST_BACKLOG",
       "PULSE_MAX_INGEST_AGE",
       "PULSE_MAX_LOOP_DELAY",
+      "PULSE_MAX_MEMORY_MB",
       "PULSE_LEASE_TTL",
       "PULSE_PASSIVATE_AFTER",
       "PULSE_MAX_LIVE_VISITORS",
@@ -141,6 +143,7 @@ describe("loadConfig values", () => {
       PULSE_MAX_INGEST_BACKLOG: "50",
       PULSE_MAX_INGEST_AGE: "500ms",
       PULSE_MAX_LOOP_DELAY: "0",
+      PULSE_MAX_MEMORY_MB: "0",
       PULSE_LEASE_TTL: "3s",
       PULSE_PASSIVATE_AFTER: "5s",
       PULSE_MAX_LIVE_VISITORS: "10",
@@ -172,6 +175,7 @@ describe("loadConfig values", () => {
       maxIngestBacklog: 50,
       maxIngestAgeMs: 500,
       maxLoopDelayMs: 0,
+      maxMemoryMb: 0,
       leaseTtlMs: 3000,
       passivateAfterMs: 5000,
       maxLiveVisitors: 10,
@@ -212,6 +216,7 @@ describe("loadConfig errors name the variable", () => {
     ["PULSE_MAX_PENDING_EVENTS", "Infinity"],
     ["PULSE_MAX_QUERIES_PER_TOKEN", "0"],
     ["PULSE_MAX_SNAPSHOT_MB", "-1"],
+    ["PULSE_MAX_MEMORY_MB", "2GB"],
     ["PULSE_MEMORY_REPORT", "often"],
     ["PULSE_NATS_URL", "not a url"],
     ["PULSE_NATS_URL", "127.0.0.1:4222"],
