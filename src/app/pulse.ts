@@ -239,7 +239,9 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
       url = `http://${config.httpHost === "0.0.0.0" ? "127.0.0.1" : config.httpHost}:${edge.port}`;
     }
     if (config.memoryReportMs > 0) {
-      const stopReport = startMemoryReport({ everyMs: config.memoryReportMs, thread: roles.join("+"), say, worker, store });
+      // A worker on its own thread reports from there.
+      const thread = roles.filter((r) => r !== "worker" || !placement.workerThread).join("+");
+      const stopReport = startMemoryReport({ everyMs: config.memoryReportMs, thread, say, worker, store });
       cleanup.push(async () => stopReport());
     }
     return { url, natsUrl, log, store, batcher, worker, stop: undo };
