@@ -95,7 +95,7 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
     let rollupsBehind: ((site: string) => boolean) | undefined;
     if (has("store")) {
       const { openAnalyticsStore } = await import("../../infra/clickhouse/store.js");
-      const opened = await openAnalyticsStore({ url: config.clickhouseUrl, chdbPath: join(config.dataDir, "chdb"), database: config.namespace });
+      const opened = await openAnalyticsStore({ url: config.clickhouseUrl, chdbPath: join(config.dataDir, "chdb"), database: config.namespace, chdbCacheBytes: config.chdbCacheMb * 1024 * 1024 });
       store = opened;
       await opened.init();
       cleanup.push(() => opened.close());

@@ -13,6 +13,8 @@ export interface PulseConfig {
   readonly elasticsearchUrl: string | undefined;
   /** Unset: chDB in-process under the data dir. */
   readonly clickhouseUrl: string | undefined;
+  /** What chDB's caches may hold together. */
+  readonly chdbCacheMb: number;
   readonly sites: readonly string[];
   readonly ga4Streams: readonly { readonly measurementId: string; readonly site: string; readonly apiSecret: string }[];
   readonly partitions: number;
@@ -48,6 +50,7 @@ export const ENV_DOC: readonly (readonly [string, string, string])[] = [
   ["PULSE_NATS_URL", "(unset)", "NATS server with JetStream; unset: start a local nats-server child"],
   ["PULSE_ELASTICSEARCH_URL", "(unset)", "Elasticsearch for the event log; unset: the JetStream log stream"],
   ["PULSE_CLICKHOUSE_URL", "(unset)", "ClickHouse server HTTP URL; unset: chDB under the data dir"],
+  ["PULSE_CHDB_CACHE_MB", "256", "MiB chDB's caches may hold (marks half, primary indexes and skip-index marks a quarter each); ClickHouse's own defaults are 5 GiB each"],
   ["PULSE_SITES", "demo", "comma-separated site ids that may send events"],
   ["PULSE_GA4_STREAMS", "(none)", "GA4 data streams as measurement_id:site:api_secret, comma-separated (for /mp/collect and /g/collect)"],
   ["PULSE_PARTITIONS", "8", "visitor partitions of the ingest stream"],
@@ -136,6 +139,7 @@ export const loadConfig = (env: Env = process.env, machineMemoryBytes: number = 
     natsUrl: url(env, "PULSE_NATS_URL", ["nats:", "tls:", "ws:", "wss:"]),
     elasticsearchUrl: url(env, "PULSE_ELASTICSEARCH_URL", ["http:", "https:"]),
     clickhouseUrl: url(env, "PULSE_CLICKHOUSE_URL", ["http:", "https:"]),
+    chdbCacheMb: int(env, "PULSE_CHDB_CACHE_MB", 256),
     sites,
     ga4Streams,
     partitions: int(env, "PULSE_PARTITIONS", 8),
