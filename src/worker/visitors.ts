@@ -223,7 +223,7 @@ export class VisitorRegistry {
       const events = passivate(live.actor);
       const newestTs = events.reduce((m, e) => Math.max(m, e.ts), Number.NEGATIVE_INFINITY);
       if (events.length > 0) {
-        const snap = { events: Buffer.from(JSON.stringify(events)), newestTs, from: live.from };
+        const snap = { events: ownBuffer(JSON.stringify(events)), newestTs, from: live.from };
         this.snapshots.set(key, snap);
         this.snapshotSize += snap.events.length;
       }
@@ -267,6 +267,16 @@ export class VisitorRegistry {
     this.snapshotSize -= snap.events.length;
   }
 }
+
+/**
+ * The string's UTF-8 bytes in a buffer of their own. `Buffer.from` would put a small one in a
+ * shared 8 KiB slab, which one kept snapshot holds entirely: a snapshot would cost more than its bytes.
+ */
+const ownBuffer = (text: string): Buffer => {
+  const buf = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+  buf.write(text);
+  return buf;
+};
 
 /**
  * Where the reducer's retention left a visitor's state: when it holds fewer events than it was given
