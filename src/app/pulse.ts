@@ -12,6 +12,7 @@ import { PartitionLeases } from "../../infra/nats/leases.js";
 import { SiteRegistry, sha256 } from "../../infra/nats/registry.js";
 import { startLocalNats } from "../../infra/nats/local-server.js";
 import { ensureIngestStream, ensureProjectionStream, natsNames } from "../../infra/nats/streams.js";
+import { startMemoryReport } from "./memory-report.js";
 import { watchAdmission } from "../edge/load.js";
 import { MicroBatcher } from "../edge/batcher.js";
 import { createEnricher } from "../edge/enrich.js";
@@ -25,7 +26,6 @@ import { queryService, unavailableQueries } from "../query/service.js";
 import { startRebuildService } from "../rebuild/service.js";
 import { restoreActiveVersion } from "../rebuild/versions.js";
 import { startWorker, type Worker } from "../worker/worker.js";
-import { startMemoryReport } from "./memory-report.js";
 import { startWorkerThread } from "./worker-thread.js";
 
 /** The parts of Pulse a process runs. `pulse start` runs all three. */
@@ -162,6 +162,13 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
       say(`worker ${workerId} claiming partitions of ${config.partitions}`);
     }
 
+    if (config.memoryReportMs > 0) {
+      // A worker on its own thread reports from there.
+      const thread = roles.filter((r) => r !== "worker" || !placement.workerThread).join("+");
+      const stopReport = startMemoryReport({ everyMs: config.memoryReportMs, thread, say, worker, store });
+      cleanup.push(async () => stopReport());
+    }
+
     let url = "";
     let batcher: MicroBatcher | undefined;
     if (has("edge")) {
@@ -237,12 +244,6 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
         edge.closeSockets();
       });
       url = `http://${config.httpHost === "0.0.0.0" ? "127.0.0.1" : config.httpHost}:${edge.port}`;
-    }
-    if (config.memoryReportMs > 0) {
-      // A worker on its own thread reports from there.
-      const thread = roles.filter((r) => r !== "worker" || !placement.workerThread).join("+");
-      const stopReport = startMemoryReport({ everyMs: config.memoryReportMs, thread, say, worker, store });
-      cleanup.push(async () => stopReport());
     }
     return { url, natsUrl, log, store, batcher, worker, stop: undo };
   } catch (e) {
