@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
  *   BENCH_OVERLOAD=0   skip the overload and recovery phases
  *   BENCH_SPLIT=1      also run the embedded setup with the worker in its own process (an experiment)
  *   BENCH_RESULTS=dir  where results go (default bench/results)
+ *   BENCH_PULSE_OUTPUT=dir  also keep each Pulse's output there (with PULSE_MEMORY_REPORT=2s, its memory lines)
  * PULSE_* variables pass through to the Pulse under test (e.g. PULSE_PARTITIONS=4), and the
  * results record them.
  */
@@ -20,6 +21,8 @@ export interface BenchConfig {
   /** False with BENCH_CEILINGS=0: end-to-end runs only, for quick comparisons of two builds. */
   readonly ceilings: boolean;
   readonly resultsDir: string;
+  /** Where each Pulse's output is kept after its run; undefined: not kept. */
+  readonly pulseOutputDir: string | undefined;
   readonly scratchDir: string;
   readonly connections: { readonly max: number; readonly rate: number };
   readonly ms: {
@@ -55,6 +58,7 @@ export const loadBenchConfig = (env: NodeJS.ProcessEnv = process.env): BenchConf
     split: env["BENCH_SPLIT"] === "1",
     ceilings: env["BENCH_CEILINGS"] !== "0",
     resultsDir: env["BENCH_RESULTS"] || `${REPO}bench/results`,
+    pulseOutputDir: env["BENCH_PULSE_OUTPUT"] || undefined,
     scratchDir: `${REPO}.cache/bench`,
     connections: { max: 128, rate: 256 },
     ms: quick

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { BenchConfig } from "../config.js";
 import type { LoadGenerator } from "../load/driver.js";
@@ -272,6 +272,10 @@ export const runVariant = async (cfg: BenchConfig, gen: LoadGenerator, sampler: 
     await pulse.stop();
   }
   const endedAt = Date.now();
+  if (cfg.pulseOutputDir) {
+    await mkdir(cfg.pulseOutputDir, { recursive: true });
+    await writeFile(join(cfg.pulseOutputDir, `pulse-${plan.name}-${plan.stamp}.log`), pulse.output() + (worker ? `\n--- worker ---\n${worker.output()}` : ""));
+  }
   sampler.remove("pulse");
   sampler.remove("worker");
   sampler.remove("nats");

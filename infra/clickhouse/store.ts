@@ -50,13 +50,31 @@ export interface StoreTarget {
   readonly url: string | undefined;
   readonly chdbPath: string;
   readonly database: string;
+  /**
+   * chDB only: bytes its caches may hold, half for marks, a quarter each for primary indexes and
+   * skip-index marks (ClickHouse's defaults are 5 GiB each). Unset: those defaults.
+   */
+  readonly chdbCacheBytes?: number;
 }
+
+/** Server settings of chDB's embedded engine: they can only be given as arguments to the first connection of a data directory. */
+const chdbCacheArgs = (bytes: number): string[] => [
+  `--mark_cache_size=${Math.floor(bytes / 2)}`,
+  `--primary_index_cache_size=${Math.floor(bytes / 4)}`,
+  `--index_mark_cache_size=${Math.floor(bytes / 4)}`,
+];
 
 export const openAnalyticsStore = async (target: StoreTarget): Promise<AnalyticsStore> => {
   let client: ClickHouseClient;
+  // Opened first and kept open: the engine takes its server settings from the first connection to its directory.
+  let settings: { close(): void } | undefined;
   if (target.url) client = createClient({ url: target.url });
   else {
     await mkdir(target.chdbPath, { recursive: true });
+    if (target.chdbCacheBytes !== undefined) {
+      const { Session } = await import("chdb");
+      settings = new Session(target.chdbPath, { connectionArgs: chdbCacheArgs(target.chdbCacheBytes) });
+    }
     // Loaded only when used: the engine adds about 150 MiB to a process, and workers never need it.
     const { createChdbConnection } = await import("chdb/connection");
     // chDB bundles its own copy of the client's connection types; they match at run time but not nominally.
@@ -144,6 +162,9 @@ export const openAnalyticsStore = async (target: StoreTarget): Promise<Analytics
         throw classify(e, "command");
       }
     },
-    close: () => client.close(),
+    async close() {
+      await client.close();
+      settings?.close();
+    },
   };
 };

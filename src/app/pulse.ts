@@ -12,6 +12,7 @@ import { PartitionLeases } from "../../infra/nats/leases.js";
 import { SiteRegistry, sha256 } from "../../infra/nats/registry.js";
 import { startLocalNats } from "../../infra/nats/local-server.js";
 import { ensureIngestStream, ensureProjectionStream, natsNames } from "../../infra/nats/streams.js";
+import { startMemoryReport } from "./memory-report.js";
 import { watchAdmission } from "../edge/load.js";
 import { MicroBatcher } from "../edge/batcher.js";
 import { createEnricher } from "../edge/enrich.js";
@@ -113,7 +114,7 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
     let rollupsBehind: ((site: string) => boolean) | undefined;
     if (has("store")) {
       const { openAnalyticsStore } = await import("../../infra/clickhouse/store.js");
-      const opened = await openAnalyticsStore({ url: config.clickhouseUrl, chdbPath: join(config.dataDir, "chdb"), database: config.namespace });
+      const opened = await openAnalyticsStore({ url: config.clickhouseUrl, chdbPath: join(config.dataDir, "chdb"), database: config.namespace, chdbCacheBytes: config.chdbCacheMb * 1024 * 1024 });
       store = opened;
       await opened.init();
       cleanup.push(() => opened.close());
@@ -175,6 +176,7 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
           maxLive: config.maxLiveVisitors,
           dropAfterMs: config.sessionTimeoutMs + 3_600_000,
           maxSnapshots: 2_000_000,
+          maxSnapshotBytes: config.maxSnapshotMb * 1024 * 1024,
           now: Date.now,
         },
         report: (message, error) => say(error ? `${message}: ${(error as Error).message}` : message),
@@ -182,6 +184,13 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
       worker = started;
       cleanup.push(() => started.stop());
       say(`worker ${workerId} claiming partitions of ${config.partitions}`);
+    }
+
+    if (config.memoryReportMs > 0) {
+      // A worker on its own thread reports from there.
+      const thread = roles.filter((r) => r !== "worker" || !placement.workerThread).join("+");
+      const stopReport = startMemoryReport({ everyMs: config.memoryReportMs, thread, say, worker, store });
+      cleanup.push(async () => stopReport());
     }
 
     let url = "";
@@ -203,7 +212,7 @@ export const startPulse = async (config: PulseConfig, roles: readonly Role[] = A
         jsm,
         stream: names.ingestStream,
         everyMs: 250,
-        limits: { maxLoopDelayMs: config.maxLoopDelayMs, maxBacklogAgeMs: config.maxIngestAgeMs, maxBacklogBatches: config.maxIngestBacklog },
+        limits: { maxLoopDelayMs: config.maxLoopDelayMs, maxBacklogAgeMs: config.maxIngestAgeMs, maxBacklogBatches: config.maxIngestBacklog, maxMemoryBytes: config.maxMemoryMb * 1024 * 1024 },
         onError: (e) => say(`reading the ingest backlog failed: ${(e as Error).message}`),
         onChange: (a) => say(a.shedding ? `shedding ingest requests (${a.reason}), Retry-After ${a.retryAfterSeconds} s` : "taking ingest requests again"),
       });

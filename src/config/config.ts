@@ -1,3 +1,4 @@
+import { totalmem } from "node:os";
 import { join } from "node:path";
 import { ConfigError } from "../core/errors.js";
 
@@ -12,6 +13,8 @@ export interface PulseConfig {
   readonly elasticsearchUrl: string | undefined;
   /** Unset: chDB in-process under the data dir. */
   readonly clickhouseUrl: string | undefined;
+  /** What chDB's caches may hold together. */
+  readonly chdbCacheMb: number;
   readonly sites: readonly string[];
   readonly ga4Streams: readonly { readonly measurementId: string; readonly site: string; readonly apiSecret: string }[];
   readonly partitions: number;
@@ -27,10 +30,15 @@ export interface PulseConfig {
   readonly maxIngestBacklog: number;
   readonly maxIngestAgeMs: number;
   readonly maxLoopDelayMs: number;
+  /** Resident memory of the process beyond which the edge answers 503; 0: off. */
+  readonly maxMemoryMb: number;
   readonly leaseTtlMs: number;
   readonly passivateAfterMs: number;
   readonly maxLiveVisitors: number;
+  readonly maxSnapshotMb: number;
   readonly maxQueriesPerToken: number;
+  /** 0: off; else how often each thread says where its memory is. */
+  readonly memoryReportMs: number;
   readonly visitorSalt: string;
   readonly namespace: string;
 }
@@ -42,6 +50,7 @@ export const ENV_DOC: readonly (readonly [string, string, string])[] = [
   ["PULSE_NATS_URL", "(unset)", "NATS server with JetStream; unset: start a local nats-server child"],
   ["PULSE_ELASTICSEARCH_URL", "(unset)", "Elasticsearch for the event log; unset: the JetStream log stream"],
   ["PULSE_CLICKHOUSE_URL", "(unset)", "ClickHouse server HTTP URL; unset: chDB under the data dir"],
+  ["PULSE_CHDB_CACHE_MB", "256", "MiB chDB's caches may hold (marks half, primary indexes and skip-index marks a quarter each); ClickHouse's own defaults are 5 GiB each"],
   ["PULSE_SITES", "demo", "comma-separated site ids that may send events"],
   ["PULSE_GA4_STREAMS", "(none)", "GA4 data streams as measurement_id:site:api_secret, comma-separated (for /mp/collect and /g/collect)"],
   ["PULSE_PARTITIONS", "8", "visitor partitions of the ingest stream"],
@@ -57,10 +66,13 @@ export const ENV_DOC: readonly (readonly [string, string, string])[] = [
   ["PULSE_MAX_INGEST_BACKLOG", "2000", "unprocessed batches in the ingest stream beyond which the edge answers 503"],
   ["PULSE_MAX_INGEST_AGE", "2s", "age of the oldest unprocessed ingest batch beyond which the edge answers 503 (with a Retry-After of the time to drain); takes requests again below half; 0: off"],
   ["PULSE_MAX_LOOP_DELAY", "50ms", "median event-loop delay of the edge over a second beyond which it answers 503 (Retry-After 1); takes requests again below half; 0: off"],
+  ["PULSE_MAX_MEMORY_MB", "(75% of the machine's memory)", "resident memory of the process (MiB) beyond which the edge answers 503 (Retry-After 5); takes requests again below 90% of it; 0: off"],
   ["PULSE_LEASE_TTL", "6s", "a worker that stops heartbeating loses its partitions after this long"],
   ["PULSE_PASSIVATE_AFTER", "60s", "a visitor's actor idle this long is stopped and kept as a compact snapshot"],
-  ["PULSE_MAX_LIVE_VISITORS", "20000", "live visitor actors per worker beyond which the least recent are passivated"],
+  ["PULSE_MAX_LIVE_VISITORS", "10000", "live visitor actors per worker beyond which the least recent are passivated (each holds its retained events: about 6 to 15 kB)"],
+  ["PULSE_MAX_SNAPSHOT_MB", "128", "MiB of passivated visitor snapshots per worker beyond which the least recent are dropped (they come back through the event log)"],
   ["PULSE_MAX_QUERIES_PER_TOKEN", "16", "queries running plus live subscriptions one query token may have at once, over /ws and HTTP; beyond it, too_many_queries"],
+  ["PULSE_MEMORY_REPORT", "0", "every this long (ms, or with s/m/h), each thread logs its memory: RSS, V8 heap, visitor actors and snapshots, chDB's tracked memory and caches; 0: off"],
   ["PULSE_VISITOR_SALT", "(a random salt per UTC day, kept 48 h)", "fixed salt of derived visitor ids, for tests; unset: daily salts shared through NATS KV"],
   ["PULSE_NAMESPACE", "pulse", "prefix of streams, subjects, indices and tables"],
 ];
@@ -99,7 +111,7 @@ const url = (env: Env, name: string, protocols: readonly string[]): string | und
 
 const SITE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-export const loadConfig = (env: Env = process.env): PulseConfig => {
+export const loadConfig = (env: Env = process.env, machineMemoryBytes: number = totalmem()): PulseConfig => {
   const dataDir = env["PULSE_DATA_DIR"] || join(process.cwd(), ".pulse-data");
   const sites = (env["PULSE_SITES"] || "demo").split(",").map((s) => s.trim()).filter(Boolean);
   if (sites.length === 0) throw new ConfigError(`PULSE_SITES names no site`);
@@ -127,6 +139,7 @@ export const loadConfig = (env: Env = process.env): PulseConfig => {
     natsUrl: url(env, "PULSE_NATS_URL", ["nats:", "tls:", "ws:", "wss:"]),
     elasticsearchUrl: url(env, "PULSE_ELASTICSEARCH_URL", ["http:", "https:"]),
     clickhouseUrl: url(env, "PULSE_CLICKHOUSE_URL", ["http:", "https:"]),
+    chdbCacheMb: int(env, "PULSE_CHDB_CACHE_MB", 256),
     sites,
     ga4Streams,
     partitions: int(env, "PULSE_PARTITIONS", 8),
@@ -142,10 +155,13 @@ export const loadConfig = (env: Env = process.env): PulseConfig => {
     maxIngestBacklog: int(env, "PULSE_MAX_INGEST_BACKLOG", 2000),
     maxIngestAgeMs: parseDuration(env["PULSE_MAX_INGEST_AGE"] || "2s", "PULSE_MAX_INGEST_AGE"),
     maxLoopDelayMs: parseDuration(env["PULSE_MAX_LOOP_DELAY"] || "50ms", "PULSE_MAX_LOOP_DELAY"),
+    maxMemoryMb: int(env, "PULSE_MAX_MEMORY_MB", Math.floor((machineMemoryBytes * 0.75) / (1024 * 1024)), 0),
     leaseTtlMs,
     passivateAfterMs: parseDuration(env["PULSE_PASSIVATE_AFTER"] || "60s", "PULSE_PASSIVATE_AFTER"),
-    maxLiveVisitors: int(env, "PULSE_MAX_LIVE_VISITORS", 20_000),
+    maxLiveVisitors: int(env, "PULSE_MAX_LIVE_VISITORS", 10_000),
+    maxSnapshotMb: int(env, "PULSE_MAX_SNAPSHOT_MB", 128, 0),
     maxQueriesPerToken: int(env, "PULSE_MAX_QUERIES_PER_TOKEN", 16),
+    memoryReportMs: parseDuration(env["PULSE_MEMORY_REPORT"] || "0", "PULSE_MEMORY_REPORT"),
     visitorSalt: env["PULSE_VISITOR_SALT"] ?? "",
     namespace,
   };

@@ -1,13 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { ADMITTING, MAX_RETRY_AFTER_SECONDS, MIN_SHED_MS, nextAdmission, retryAfterSeconds, type Admission, type LoadReading } from "./admission.js";
+import { ADMITTING, MAX_RETRY_AFTER_SECONDS, MEMORY_RETRY_AFTER_SECONDS, MIN_SHED_MS, nextAdmission, retryAfterSeconds, type Admission, type LoadReading } from "./admission.js";
 
-const limits = { maxLoopDelayMs: 50, maxBacklogAgeMs: 2000, maxBacklogBatches: 2000 };
-const calm: LoadReading = { loopDelayMs: 1, backlogBatches: 3, oldestAgeMs: 40, drainedPerSecond: 400 };
+const MB = 1024 * 1024;
+const limits = { maxLoopDelayMs: 50, maxBacklogAgeMs: 2000, maxBacklogBatches: 2000, maxMemoryBytes: 1000 * MB };
+const calm: LoadReading = { loopDelayMs: 1, backlogBatches: 3, oldestAgeMs: 40, drainedPerSecond: 400, memoryBytes: 300 * MB };
 const at = (r: Partial<LoadReading>): LoadReading => ({ ...calm, ...r });
 
 describe("nextAdmission", () => {
   it("keeps taking requests while every reading is within its limit", () => {
-    expect(nextAdmission(ADMITTING, at({ loopDelayMs: 50, oldestAgeMs: 2000, backlogBatches: 2000 }), limits, 0)).toEqual(ADMITTING);
+    expect(nextAdmission(ADMITTING, at({ loopDelayMs: 50, oldestAgeMs: 2000, backlogBatches: 2000, memoryBytes: 1000 * MB }), limits, 0)).toEqual(ADMITTING);
   });
 
   it("sheds on the age of the oldest unprocessed batch, with the time to drain the backlog as Retry-After", () => {
@@ -23,13 +24,29 @@ describe("nextAdmission", () => {
     expect(nextAdmission(ADMITTING, at({ loopDelayMs: 80 }), limits, 0)).toMatchObject({ shedding: true, reason: "loop_delay", retryAfterSeconds: 1 });
   });
 
+  it("sheds when the process's resident memory passes its limit, with a Retry-After of a few seconds", () => {
+    expect(nextAdmission(ADMITTING, at({ memoryBytes: 1001 * MB }), limits, 0)).toMatchObject({ shedding: true, reason: "memory", retryAfterSeconds: MEMORY_RETRY_AFTER_SECONDS });
+  });
+
+  it("takes requests again once memory is below 90% of its limit, not half of it: memory in use is seldom handed back", () => {
+    let s: Admission = nextAdmission(ADMITTING, at({ memoryBytes: 1100 * MB }), limits, 0);
+    s = nextAdmission(s, at({ memoryBytes: 950 * MB }), limits, 5000);
+    expect(s).toMatchObject({ shedding: true, reason: "memory", sinceMs: 0 });
+    expect(nextAdmission(s, at({ memoryBytes: 890 * MB }), limits, 5250)).toEqual(ADMITTING);
+  });
+
+  it("names the backlog rather than memory when both are over, and memory rather than the loop", () => {
+    expect(nextAdmission(ADMITTING, at({ memoryBytes: 2000 * MB, oldestAgeMs: 3000 }), limits, 0)).toMatchObject({ reason: "backlog_age" });
+    expect(nextAdmission(ADMITTING, at({ memoryBytes: 2000 * MB, loopDelayMs: 80 }), limits, 0)).toMatchObject({ reason: "memory" });
+  });
+
   it("names the backlog rather than the loop when both are over, since the backlog says when to come back", () => {
     expect(nextAdmission(ADMITTING, at({ loopDelayMs: 80, oldestAgeMs: 3000 }), limits, 0)).toMatchObject({ reason: "backlog_age" });
   });
 
   it("ignores a limit set to 0", () => {
-    const off = { maxLoopDelayMs: 0, maxBacklogAgeMs: 0, maxBacklogBatches: 2000 };
-    expect(nextAdmission(ADMITTING, at({ loopDelayMs: 10_000, oldestAgeMs: 600_000 }), off, 0)).toEqual(ADMITTING);
+    const off = { maxLoopDelayMs: 0, maxBacklogAgeMs: 0, maxBacklogBatches: 2000, maxMemoryBytes: 0 };
+    expect(nextAdmission(ADMITTING, at({ loopDelayMs: 10_000, oldestAgeMs: 600_000, memoryBytes: 64_000 * MB }), off, 0)).toEqual(ADMITTING);
   });
 
   it("keeps shedding until every reading is below half its limit (hysteresis)", () => {

@@ -48,11 +48,12 @@ export const watchAdmission = (opts: {
       loopWindowStart = Date.now();
     }
     const b = backlog.current();
-    const next = nextAdmission(state, { loopDelayMs, backlogBatches: b.batches, oldestAgeMs: b.oldestAgeMs, drainedPerSecond: b.drainedPerSecond }, opts.limits, Date.now());
+    const reading = { loopDelayMs, backlogBatches: b.batches, oldestAgeMs: b.oldestAgeMs, drainedPerSecond: b.drainedPerSecond, memoryBytes: process.memoryUsage.rss() };
+    const next = nextAdmission(state, reading, opts.limits, Date.now());
     const changed = next.shedding !== state.shedding || (next.shedding && state.shedding && (next.reason !== state.reason || next.retryAfterSeconds !== state.retryAfterSeconds));
     state = next;
     if (!changed) return;
-    refusal = next.shedding ? new Unavailable(next.reason, refusalMessage(next.reason, b.batches, b.oldestAgeMs), next.retryAfterSeconds) : undefined;
+    refusal = next.shedding ? new Unavailable(next.reason, refusalMessage(next.reason, b.batches, b.oldestAgeMs, reading.memoryBytes), next.retryAfterSeconds) : undefined;
     opts.onChange?.(next);
   }, opts.everyMs);
   timer.unref();
@@ -67,7 +68,9 @@ export const watchAdmission = (opts: {
   };
 };
 
-const refusalMessage = (reason: string, batches: number, ageMs: number): string =>
+const refusalMessage = (reason: string, batches: number, ageMs: number, memoryBytes: number): string =>
   reason === "loop_delay"
     ? "this server is saturated; retry shortly"
-    : `the workers are behind (${batches} batches, the oldest waiting ${(ageMs / 1000).toFixed(1)} s); retry after the Retry-After delay`;
+    : reason === "memory"
+      ? `this server is near its memory limit (${Math.round(memoryBytes / 1024 / 1024)} MiB in use); retry after the Retry-After delay`
+      : `the workers are behind (${batches} batches, the oldest waiting ${(ageMs / 1000).toFixed(1)} s); retry after the Retry-After delay`;

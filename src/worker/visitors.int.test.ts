@@ -40,6 +40,7 @@ it("passivates idle visitors to snapshots, restores them without the log, and fa
     maxLive: 2,
     dropAfterMs: 90 * MIN,
     maxSnapshots: 100,
+    maxSnapshotBytes: 1024 * 1024,
     now: () => clock,
   });
   const first = await step(reg, [ev("a", 0), ev("b", 0), ev("c", 0)]);
@@ -86,6 +87,7 @@ it("leaves the visitors of a step in progress live, whatever a sweep between its
     maxLive: 1,
     dropAfterMs: 90 * MIN,
     maxSnapshots: 100,
+    maxSnapshotBytes: 1024 * 1024,
     now: () => clock,
   });
   const slices = groupByVisitor([ev("p", 0), ev("q", 0), ev("r", 0)]);
@@ -107,6 +109,7 @@ it("places a late event older than the retained day in the session the log gives
     maxLive: 100,
     dropAfterMs: 4 * 24 * 60 * MIN,
     maxSnapshots: 100,
+    maxSnapshotBytes: 1024 * 1024,
     now: () => clock,
   });
   const DAY = 24 * 60;
@@ -130,4 +133,35 @@ it("places a late event older than the retained day in the session the log gives
   const [again] = await step(reg, [ev("late", 30)]);
   expect(reg.lateLogReads).toBe(2);
   expect(again?.touched).toEqual([expect.objectContaining({ id: oldId, events: 4 })]);
+});
+
+it("keeps snapshots within their byte budget: the least recent go, come back through the log in their sessions, and new visitors still need no log read", async () => {
+  let clock = 0;
+  const policy = { idleMs: 1000, maxLive: 100, dropAfterMs: 90 * MIN, maxSnapshots: 100, maxSnapshotBytes: Number.MAX_SAFE_INTEGER, now: () => clock };
+  const reg = new VisitorRegistry(log, () => ({ timeoutMs: 30 * MIN, retainMs: 24 * 60 * MIN }), 24 * 60 * MIN, policy);
+  // A first visitor long before: from then on, visitors this registry does not know need no log read.
+  await step(reg, [ev("w0", -200)]);
+  const first = await step(reg, [ev("v1", 0), ev("v1", 1), ev("v2", 0), ev("v2", 1), ev("v3", 0), ev("v3", 1), ev("v4", 0), ev("v4", 1)]);
+  const sessions = first.map((r) => r.touched[0]?.id);
+  expect([reg.hydratedFromLog, reg.skippedLogReads]).toEqual([1, 4]);
+  clock += 1000;
+  reg.sweep();
+  expect([reg.liveCount, reg.snapshotCount, reg.evictedCount]).toEqual([0, 4, 0]);
+  const all = reg.snapshotBytes;
+  expect(all).toBeGreaterThan(0);
+
+  // Room for half of them: the two passivated first go, and are remembered.
+  policy.maxSnapshotBytes = all / 2;
+  reg.sweep();
+  expect([reg.snapshotCount, reg.evictedCount]).toEqual([2, 2]);
+  expect(reg.snapshotBytes).toBeLessThanOrEqual(all / 2);
+
+  // A visitor never seen still needs no log read: dropping for room did not make every newcomer suspect.
+  await step(reg, [ev("n1", 5)]);
+  expect([reg.hydratedFromLog, reg.skippedLogReads]).toEqual([1, 5]);
+  // A kept one comes back from its snapshot, an evicted one through the log; both in their sessions.
+  const back = await step(reg, [ev("v4", 5), ev("v1", 5)]);
+  expect(reg.hydratedFromLog).toBe(2);
+  expect(back.map((r) => r.touched[0])).toEqual([expect.objectContaining({ id: sessions[3], events: 3 }), expect.objectContaining({ id: sessions[0], events: 3 })]);
+  expect(reg.evictedCount).toBe(1);
 });

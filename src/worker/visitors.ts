@@ -11,8 +11,10 @@ export interface PassivationPolicy {
   readonly maxLive: number;
   /** Snapshots whose newest event is this far behind the newest event seen are dropped; the log has them. */
   readonly dropAfterMs: number;
-  /** Snapshots kept at most; the oldest go first. */
+  /** Snapshots kept at most, the least recently used going first; as many visitors whose snapshot went for room are remembered. */
   readonly maxSnapshots: number;
+  /** Bytes of retained events the snapshots may hold together; beyond it the least recently used go first. */
+  readonly maxSnapshotBytes: number;
   readonly now: () => number;
 }
 
@@ -45,8 +47,15 @@ export class VisitorRegistry {
   // Both maps are kept in least-recently-used order: a touched entry is moved to the end.
   private readonly live = new Map<string, Live>();
   private readonly snapshots = new Map<string, Snapshot>();
+  /**
+   * Visitors whose snapshot was dropped for room rather than age, with their newest event time: a
+   * few bytes each instead of a snapshot's kilobytes. They come back through the log, while new
+   * visitors still need no log read.
+   */
+  private readonly evicted = new Map<string, number>();
   /** Visitors of steps in progress: hydrated, not yet ingested. Sweeps, which run between other partitions' steps, leave them live. */
   private readonly pinned = new Set<string>();
+  private snapshotSize = 0;
   private watermark = Number.NEGATIVE_INFINITY;
   /**
    * Event time after which a visitor this registry does not know has no recent history: every
@@ -76,6 +85,16 @@ export class VisitorRegistry {
 
   get snapshotCount(): number {
     return this.snapshots.size;
+  }
+
+  /** Visitors whose snapshot was dropped for room, remembered so that they are read from the log. */
+  get evictedCount(): number {
+    return this.evicted.size;
+  }
+
+  /** Bytes of retained events the snapshots hold. */
+  get snapshotBytes(): number {
+    return this.snapshotSize;
   }
 
   /** Makes sure every visitor in `slices` has an active actor: from memory, its snapshot, or the log. Holds them live until `release`. */
@@ -112,13 +131,17 @@ export class VisitorRegistry {
       }
       const snap = this.snapshots.get(key);
       if (snap) {
-        this.snapshots.delete(key);
+        this.dropSnapshot(key, snap);
         if (earliest < snap.from) {
           this.lateLogReads++;
           fromLog.push([key, events, true]);
           continue;
         }
         this.live.set(key, { actor: spawnVisitor(this.rules(events[0]?.site ?? ""), JSON.parse(snap.events.toString("utf8")) as PulseEvent[]), lastUsed: now, from: snap.from });
+        continue;
+      }
+      if (this.evicted.delete(key)) {
+        fromLog.push([key, events, false]);
         continue;
       }
       // New to this worker, and recent enough that activity within a session timeout before it would still be
@@ -199,14 +222,25 @@ export class VisitorRegistry {
       this.live.delete(key);
       const events = passivate(live.actor);
       const newestTs = events.reduce((m, e) => Math.max(m, e.ts), Number.NEGATIVE_INFINITY);
-      if (events.length > 0) this.snapshots.set(key, { events: Buffer.from(JSON.stringify(events)), newestTs, from: live.from });
+      if (events.length > 0) {
+        const snap = { events: ownBuffer(JSON.stringify(events)), newestTs, from: live.from };
+        this.snapshots.set(key, snap);
+        this.snapshotSize += snap.events.length;
+      }
     }
     for (const [key, snap] of this.snapshots) {
-      const tooMany = this.snapshots.size > this.policy.maxSnapshots;
+      const tooMany = this.snapshots.size > this.policy.maxSnapshots || this.snapshotSize > this.policy.maxSnapshotBytes;
       if (!tooMany && snap.newestTs >= this.watermark - this.policy.dropAfterMs) break;
       // Dropped for room rather than age: a visitor that recent may come back, so it must be read from the log.
-      if (tooMany) this.warmAfter = Math.max(this.warmAfter, snap.newestTs + this.policy.dropAfterMs);
-      this.snapshots.delete(key);
+      if (tooMany) this.evicted.set(key, snap.newestTs);
+      this.dropSnapshot(key, snap);
+    }
+    for (const [key, newestTs] of this.evicted) {
+      const tooMany = this.evicted.size > this.policy.maxSnapshots;
+      if (!tooMany && newestTs >= this.watermark - this.policy.dropAfterMs) break;
+      // Forgotten while that recent: every visitor this registry does not know is read from the log until then.
+      if (tooMany) this.warmAfter = Math.max(this.warmAfter, newestTs + this.policy.dropAfterMs);
+      this.evicted.delete(key);
     }
   }
 
@@ -223,10 +257,26 @@ export class VisitorRegistry {
       this.pinned.delete(key);
       this.live.get(key)?.actor.stop();
       this.live.delete(key);
-      this.snapshots.delete(key);
+      const snap = this.snapshots.get(key);
+      if (snap) this.dropSnapshot(key, snap);
     }
   }
+
+  private dropSnapshot(key: string, snap: Snapshot): void {
+    this.snapshots.delete(key);
+    this.snapshotSize -= snap.events.length;
+  }
 }
+
+/**
+ * The string's UTF-8 bytes in a buffer of their own. `Buffer.from` would put a small one in a
+ * shared 8 KiB slab, which one kept snapshot holds entirely: a snapshot would cost more than its bytes.
+ */
+const ownBuffer = (text: string): Buffer => {
+  const buf = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+  buf.write(text);
+  return buf;
+};
 
 /**
  * Where the reducer's retention left a visitor's state: when it holds fewer events than it was given

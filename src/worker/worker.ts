@@ -27,7 +27,7 @@ export interface Worker {
   readonly processed: () => number;
   readonly partitions: () => number[];
   /** Visitors with a live actor, with a snapshot, and those read back from the log so far. */
-  readonly visitors: () => { live: number; snapshots: number; hydratedFromLog: number; skippedLogReads: number };
+  readonly visitors: () => { live: number; snapshots: number; snapshotBytes: number; evicted: number; hydratedFromLog: number; skippedLogReads: number };
   /** Stops pulling, finishes and acks what was already delivered, hands the partitions back. */
   stop(): Promise<void>;
 }
@@ -140,7 +140,7 @@ export const startWorker = async (deps: WorkerDeps): Promise<Worker> => {
   return {
     processed: () => processed,
     partitions: () => deps.leases.ownedPartitions(),
-    visitors: () => ({ live: visitors.liveCount, snapshots: visitors.snapshotCount, hydratedFromLog: visitors.hydratedFromLog, skippedLogReads: visitors.skippedLogReads }),
+    visitors: () => ({ live: visitors.liveCount, snapshots: visitors.snapshotCount, snapshotBytes: visitors.snapshotBytes, evicted: visitors.evictedCount, hydratedFromLog: visitors.hydratedFromLog, skippedLogReads: visitors.skippedLogReads }),
     async stop() {
       running = false;
       if (nap) {

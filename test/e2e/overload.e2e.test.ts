@@ -122,3 +122,21 @@ it("sheds with 503 loop_delay and Retry-After 1 while the edge's event loop is s
     await rm(dataDir, { recursive: true, force: true });
   }
 });
+
+it("sheds with 503 memory and Retry-After 5 while the process is over its memory limit", async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), "pulse-overload-"));
+  // Any process is over 1 MiB: the edge must refuse, and only for that reason.
+  const edge = await startPulse(configFor(dataDir, { PULSE_MAX_INGEST_AGE: "0", PULSE_MAX_LOOP_DELAY: "0", PULSE_MAX_MEMORY_MB: "1" }), ["edge"]);
+  const { acked, send, sendUntil } = client(edge.url);
+  try {
+    const refused = await sendUntil((o) => o.status === 503, 20_000);
+    expect(refused).toEqual({ status: 503, retryAfter: "5", code: "memory" });
+    const before = acked.size;
+    // It stays over the limit, so it keeps refusing, and takes nothing in.
+    for (let i = 0; i < 3; i++) expect(await send()).toEqual({ status: 503, retryAfter: "5", code: "memory" });
+    expect(acked.size).toBe(before);
+  } finally {
+    await edge.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});

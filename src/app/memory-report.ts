@@ -1,0 +1,67 @@
+import { getHeapStatistics } from "node:v8";
+import type { AnalyticsStore } from "../../infra/clickhouse/store.js";
+import type { Worker } from "../worker/worker.js";
+
+const MB = 1024 * 1024;
+const mb = (bytes: number): string => `${Math.round(bytes / MB)}`;
+
+/** chDB's own accounting, from system.metrics: what its allocator tracks and what its caches hold. */
+const STORE_METRICS = ["MemoryTracking", "MarkCacheBytes", "PrimaryIndexCacheBytes", "UncompressedCacheBytes", "QueryConditionCacheBytes", "PageCacheBytes", "MergesMutationsMemoryTracking"] as const;
+
+const storeLine = async (store: AnalyticsStore, peak: number): Promise<string> => {
+  const rows = await store.query<{ metric: string; value: string | number }>(`SELECT metric, value FROM system.metrics WHERE metric IN ({names:Array(String)})`, { names: STORE_METRICS });
+  const by = new Map(rows.map((r) => [r.metric, Number(r.value)]));
+  return `; store: tracked ${mb(by.get("MemoryTracking") ?? 0)} MB (at most ${mb(Math.max(peak, by.get("MemoryTracking") ?? 0))} since the last line; merges ${mb(by.get("MergesMutationsMemoryTracking") ?? 0)}), caches: marks ${mb(by.get("MarkCacheBytes") ?? 0)}, primary index ${mb(by.get("PrimaryIndexCacheBytes") ?? 0)}, uncompressed ${mb(by.get("UncompressedCacheBytes") ?? 0)}, query condition ${mb(by.get("QueryConditionCacheBytes") ?? 0)}, pages ${mb(by.get("PageCacheBytes") ?? 0)} MB`;
+};
+
+/**
+ * A line every `everyMs` saying where this thread's memory is: the process's RSS (shared by
+ * every thread), this thread's V8 heap, buffers outside it, and what the roles it runs hold
+ * (live visitor actors and snapshots; chDB's tracked memory and caches). For finding out what
+ * grows under load; off unless PULSE_MEMORY_REPORT is set.
+ */
+export const startMemoryReport = (opts: {
+  readonly everyMs: number;
+  readonly thread: string;
+  readonly say: (line: string) => void;
+  readonly worker: Worker | undefined;
+  readonly store: AnalyticsStore | undefined;
+}): (() => void) => {
+  let busy = false;
+  // chDB's tracked memory between lines: a rollup refresh can take and give back hundreds of MB within a line's interval.
+  let peak = 0;
+  let sampling = false;
+  const store = opts.store;
+  const sampler = store
+    ? setInterval(() => {
+        if (sampling) return;
+        sampling = true;
+        store
+          .query<{ value: string | number }>(`SELECT value FROM system.metrics WHERE metric = 'MemoryTracking'`, {})
+          .then((rows) => (peak = Math.max(peak, Number(rows[0]?.value ?? 0))))
+          .catch(() => undefined)
+          .finally(() => (sampling = false));
+      }, Math.min(100, opts.everyMs))
+    : undefined;
+  sampler?.unref();
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    const m = process.memoryUsage();
+    const h = getHeapStatistics();
+    const v = opts.worker?.visitors();
+    const parts =
+      `memory (${opts.thread}) at ${new Date().toISOString().slice(11, 19)}: rss ${mb(m.rss)} MB; heap ${mb(h.used_heap_size)}/${mb(h.total_heap_size)} MB (limit ${mb(h.heap_size_limit)}), external ${mb(m.external)} MB, array buffers ${mb(m.arrayBuffers)} MB` +
+      (v ? `; visitors: live ${v.live}, snapshots ${v.snapshots} (${mb(v.snapshotBytes)} MB), evicted ${v.evicted}, read from the log ${v.hydratedFromLog}, log reads skipped ${v.skippedLogReads}` : "");
+    const seen = peak;
+    peak = 0;
+    (store ? storeLine(store, seen).catch((e: unknown) => `; store: ${(e as Error).message}`) : Promise.resolve(""))
+      .then((line) => opts.say(parts + line))
+      .finally(() => (busy = false));
+  }, opts.everyMs);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    if (sampler) clearInterval(sampler);
+  };
+};
