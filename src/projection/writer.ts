@@ -83,7 +83,8 @@ export const startProjectionWriter = async (o: WriterOptions): Promise<Projectio
     o.live?.flushed(sites, arrivedBy);
   };
 
-  const rollups = new RollupRefresher(o.store);
+  // Older generations are deleted every few seconds rather than after each refresh: the deletes cost as much as the refresh.
+  const rollups = new RollupRefresher(o.store, { collectEveryMs: 10_000 });
   let refreshing: Promise<void> | undefined;
   const refreshTimer = setInterval(() => {
     // A refresh slower than the interval is not queued behind itself: the next one takes all hours touched meanwhile.
