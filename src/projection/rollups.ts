@@ -12,6 +12,8 @@ export interface RefresherOptions {
    * costs chDB about as much as the refresh itself, and readers skip older generations anyway.
    */
   readonly collectEveryMs?: number;
+  /** Threads per statement (ClickHouse's max_threads); unset: the store's default. */
+  readonly maxThreads?: number;
   readonly now?: () => number;
 }
 
@@ -30,6 +32,7 @@ export class RollupRefresher {
   private lastCollect: number;
   private gen = 0;
   private readonly collectEveryMs: number;
+  private readonly settings: string;
   private readonly now: () => number;
 
   constructor(
@@ -37,6 +40,7 @@ export class RollupRefresher {
     options: RefresherOptions = {},
   ) {
     this.collectEveryMs = options.collectEveryMs ?? 0;
+    this.settings = options.maxThreads ? `\n       SETTINGS max_threads = ${options.maxThreads}` : "";
     this.now = options.now ?? Date.now;
     this.lastCollect = this.now();
   }
@@ -144,7 +148,7 @@ export class RollupRefresher {
        SELECT site, toStartOfHour(ts) AS hour, ${gen} AS gen, path, source, channel, country, device, hostname, name, medium, browser, os,
               countIf(name = 'pageview') AS pageviews, count() AS events, uniqExactState(visitor_id) AS visitors
        FROM ${db}.events FINAL WHERE is_bot = 0 AND ${inHours("ts")}
-       GROUP BY site, hour, path, source, channel, country, device, hostname, name, medium, browser, os`,
+       GROUP BY site, hour, path, source, channel, country, device, hostname, name, medium, browser, os${this.settings}`,
       {},
     );
     await this.store.command(
@@ -154,21 +158,21 @@ export class RollupRefresher {
               count() AS sessions, countIf(engaged = 1) AS engaged_sessions, sum(pageviews) AS pageviews, sum(duration_ms) AS duration_ms,
               countIf(key_events > 0) AS key_sessions, uniqExactState(visitor_id) AS visitors
        FROM ${db}.sessions FINAL WHERE is_bot = 0 AND ${inHours("start")}
-       GROUP BY site, hour, landing_path, source, channel, country, device, medium, browser, os, campaign`,
+       GROUP BY site, hour, landing_path, source, channel, country, device, medium, browser, os, campaign${this.settings}`,
       {},
     );
     await this.store.command(
       `INSERT INTO ${db}.rollup_site_events_hourly (site, hour, gen, pageviews, events, visitors)
        SELECT site, toStartOfHour(ts) AS hour, ${gen} AS gen, countIf(name = 'pageview'), count(), uniqExactState(visitor_id)
        FROM ${db}.events FINAL WHERE is_bot = 0 AND ${inHours("ts")}
-       GROUP BY site, hour`,
+       GROUP BY site, hour${this.settings}`,
       {},
     );
     await this.store.command(
       `INSERT INTO ${db}.rollup_site_sessions_hourly (site, hour, gen, sessions, engaged_sessions, pageviews, duration_ms, key_sessions, visitors)
        SELECT site, toStartOfHour(start) AS hour, ${gen} AS gen, count(), countIf(engaged = 1), sum(pageviews), sum(duration_ms), countIf(key_events > 0), uniqExactState(visitor_id)
        FROM ${db}.sessions FINAL WHERE is_bot = 0 AND ${inHours("start")}
-       GROUP BY site, hour`,
+       GROUP BY site, hour${this.settings}`,
       {},
     );
     // The names are the report dimensions' (src/query/report/fields.ts), whose values these columns hold.
@@ -179,7 +183,7 @@ export class RollupRefresher {
        ARRAY JOIN [('pagePath', path), ('hostName', toString(hostname)), ('eventName', toString(name)), ('sessionSource', toString(source)), ('sessionMedium', toString(medium)),
                    ('sessionDefaultChannelGroup', toString(channel)), ('country', toString(country)), ('deviceCategory', toString(device)), ('browser', toString(browser)), ('operatingSystem', toString(os))] AS kv
        WHERE is_bot = 0 AND ${inHours("ts")}
-       GROUP BY site, hour, dimension, value`,
+       GROUP BY site, hour, dimension, value${this.settings}`,
       {},
     );
     await this.store.command(
@@ -190,7 +194,7 @@ export class RollupRefresher {
        ARRAY JOIN [('landingPage', path(landing_page)), ('sessionSource', toString(source)), ('sessionMedium', toString(medium)), ('sessionCampaignName', campaign),
                    ('sessionDefaultChannelGroup', toString(channel)), ('country', toString(country)), ('deviceCategory', toString(device)), ('browser', toString(browser)), ('operatingSystem', toString(os))] AS kv
        WHERE is_bot = 0 AND ${inHours("start")}
-       GROUP BY site, hour, dimension, value`,
+       GROUP BY site, hour, dimension, value${this.settings}`,
       {},
     );
     return this.gen;
