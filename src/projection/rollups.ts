@@ -86,6 +86,7 @@ export class RollupRefresher {
       for (let i = 0; i < sites.length; i += CHUNK_HOURS) {
         const db = this.store.database;
         const gen = await this.recompute(sites.slice(i, i + CHUNK_HOURS), hours.slice(i, i + CHUNK_HOURS));
+        if (this.collectEveryMs > 0) await this.emptyHours(sites.slice(i, i + CHUNK_HOURS), hours.slice(i, i + CHUNK_HOURS), gen);
         for (let j = i; j < Math.min(i + CHUNK_HOURS, sites.length); j++) {
           const site = sites[j] as string;
           const hour = hours[j] as string;
@@ -104,6 +105,29 @@ export class RollupRefresher {
       }
     }
     return new Set(sites);
+  }
+
+  /**
+   * An hour that has no rows left gets no rows in a new generation, so its older generation would still be read
+   * as the newest: such hours lose their older generations at once. Only sessions leave an hour (when a late
+   * event moves a session's start); events stay in theirs.
+   */
+  private async emptyHours(sites: readonly string[], hours: readonly string[], gen: number): Promise<void> {
+    const db = this.store.database;
+    for (const table of SESSION_ROLLUP_TABLES) {
+      const kept = await this.store.query<{ site: string; hour: string }>(
+        `SELECT DISTINCT site, toString(hour) AS hour FROM ${db}.${table} WHERE site IN [${[...new Set(sites)].map(quote).join(", ")}] AND gen = ${gen}`,
+        {},
+      );
+      const present = new Set(kept.map((k) => `${k.site}\u001f${k.hour}`));
+      const empty = sites.flatMap((site, i) => (present.has(`${site}\u001f${hours[i] as string}`) ? [] : [i]));
+      if (empty.length === 0) continue;
+      const inHours = hourFilter(
+        empty.map((i) => sites[i] as string),
+        empty.map((i) => hours[i] as string),
+      );
+      await this.store.command(`DELETE FROM ${db}.${table} WHERE ${inHours("hour")} AND gen < toUInt64(${gen})`, {});
+    }
   }
 
   /**
@@ -201,6 +225,7 @@ export class RollupRefresher {
   }
 }
 
+const SESSION_ROLLUP_TABLES = ["rollup_sessions_hourly", "rollup_site_sessions_hourly", "rollup_dimension_sessions_hourly"];
 const ROLLUP_TABLES = ["rollup_events_hourly", "rollup_sessions_hourly", "rollup_site_events_hourly", "rollup_site_sessions_hourly", "rollup_dimension_events_hourly", "rollup_dimension_sessions_hourly"];
 
 /** A filter on a time column for the touched (sites[i], hours[i]) pairs. */

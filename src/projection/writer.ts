@@ -87,22 +87,16 @@ export const startProjectionWriter = async (o: WriterOptions): Promise<Projectio
   // In-process, a refresh shares the machine's cores with the pipeline: one thread leaves the others to inserts and reports.
   const rollups = new RollupRefresher(o.store, { collectEveryMs: 10_000, ...(o.store.engine === "chdb" ? { maxThreads: 1 } : {}) });
   let refreshing: Promise<void> | undefined;
-  // Refreshes take at most about a third of the time: a long one (hours with many rows) is followed by a longer pause.
-  let nextRefresh = 0;
   const refreshTimer = setInterval(() => {
     // A refresh slower than the interval is not queued behind itself: the next one takes all hours touched meanwhile.
-    if (rollups.pending === 0 || refreshing || Date.now() < nextRefresh) return;
+    if (rollups.pending === 0 || refreshing) return;
     const coveredBy = insertedArrivedBy;
-    const started = Date.now();
     refreshing = rollups
       .refresh()
       // Reports read the rollups where they can, so subscriptions look again once they changed.
       .then((sites) => o.live?.flushed(sites, coveredBy))
       .catch((e: unknown) => o.report("rollup refresh failed; will retry", e))
-      .finally(() => {
-        refreshing = undefined;
-        nextRefresh = Date.now() + 2 * (Date.now() - started);
-      });
+      .finally(() => (refreshing = undefined));
   }, o.rollupIntervalMs);
 
   const rowsIn = (m: JsMsg): number => Math.max(1, Math.round(m.data.length / 300));
