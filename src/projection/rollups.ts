@@ -150,7 +150,10 @@ export class RollupRefresher {
         chunk.map((e) => e.hour),
       );
       // Older generations go: this also empties an hour that has no rows left (a session whose start moved away).
-      for (const table of ROLLUP_TABLES) await this.store.command(`DELETE FROM ${db}.${table} WHERE ${inHours("hour")} AND gen < toUInt64(${below})`, {});
+      // Batched, that is done already (see emptyHours), so the delete may finish in the background instead of
+      // holding up the next refresh for seconds.
+      const settings = this.collectEveryMs > 0 ? " SETTINGS lightweight_deletes_sync = 0" : "";
+      for (const table of ROLLUP_TABLES) await this.store.command(`DELETE FROM ${db}.${table} WHERE ${inHours("hour")} AND gen < toUInt64(${below})${settings}`, {});
     }
     for (const [key, e] of this.superseded) if (e.gen === below) this.superseded.delete(key);
   }
