@@ -106,3 +106,22 @@ it("an hour whose only session moved away reads as empty at once; older generati
     { hour: hourOf(H2), n: "1" },
   ]);
 });
+
+it("recomputes a rebuild's thousands of hours in one go, as it does a few", async () => {
+  const site = "many";
+  const start = Date.UTC(2026, 5, 1);
+  const at = [start + 5 * 3_600_000, start + 700 * 3_600_000, start + 1_499 * 3_600_000];
+  await store.insert(
+    "events",
+    at.map((ts, i) => ({ ...pageview(`m${i}`, ts + 60_000, `ms${i}`), site })),
+  );
+  const refresher = new RollupRefresher(store);
+  // About 85 KiB of (site, hour) pairs: more than the refresher writes into its SQL.
+  refresher.touch(Array.from({ length: 1_500 }, (_, h) => [site, hourOf(start + h * 3_600_000)] as const));
+  expect(await refresher.refresh()).toEqual(new Set([site]));
+  const rows = await store.query<{ hour: string; n: string }>(
+    `SELECT toString(hour) AS hour, toString(sum(pageviews)) AS n FROM ${store.database}.rollup_site_events_hourly WHERE site = {site:String} GROUP BY hour ORDER BY hour`,
+    { site },
+  );
+  expect(rows).toEqual(at.map((ts) => ({ hour: hourOf(ts), n: "1" })));
+});

@@ -1,7 +1,7 @@
-import type { AnalyticsStore } from "../../infra/clickhouse/store.js";
+import type { AnalyticsStore, QueryParams } from "../../infra/clickhouse/store.js";
 
-// Hours per set of statements: the hours are written into the SQL, and ClickHouse parses at most 256 KiB of it.
-const CHUNK_HOURS = 500;
+// Touched hours are written into the SQL up to this many bytes, well under the 256 KiB of SQL ClickHouse parses.
+const MAX_LITERAL_BYTES = 64 * 1024;
 
 /** A ClickHouse string literal. */
 const quote = (s: string): string => `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
@@ -83,16 +83,10 @@ export class RollupRefresher {
     if (sites.length === 0) return new Set();
     for (const [site] of work) this.refreshing.set(site, (this.refreshing.get(site) ?? 0) + 1);
     try {
-      for (let i = 0; i < sites.length; i += CHUNK_HOURS) {
-        const db = this.store.database;
-        const gen = await this.recompute(sites.slice(i, i + CHUNK_HOURS), hours.slice(i, i + CHUNK_HOURS));
-        if (this.collectEveryMs > 0) await this.emptyHours(sites.slice(i, i + CHUNK_HOURS), hours.slice(i, i + CHUNK_HOURS), gen);
-        for (let j = i; j < Math.min(i + CHUNK_HOURS, sites.length); j++) {
-          const site = sites[j] as string;
-          const hour = hours[j] as string;
-          this.superseded.set(`${site}\u001f${hour}`, { db, site, hour, gen });
-        }
-      }
+      const db = this.store.database;
+      const gen = await this.recompute(sites, hours);
+      if (this.collectEveryMs > 0) await this.emptyHours(sites, hours, gen);
+      sites.forEach((site, i) => this.superseded.set(`${site}\u001f${hours[i] as string}`, { db, site, hour: hours[i] as string, gen }));
       if (this.now() - this.lastCollect >= this.collectEveryMs) await this.collect();
     } catch (e) {
       for (const [site, hourSet] of work) for (const h of hourSet) this.touched.set(site, (this.touched.get(site) ?? new Set()).add(h));
@@ -126,7 +120,7 @@ export class RollupRefresher {
         empty.map((i) => sites[i] as string),
         empty.map((i) => hours[i] as string),
       );
-      await this.store.command(`DELETE FROM ${db}.${table} WHERE ${inHours("hour")} AND gen < toUInt64(${gen})`, {});
+      await this.store.command(`DELETE FROM ${db}.${table} WHERE ${inHours.sql("hour")} AND gen < toUInt64(${gen})`, inHours.params);
     }
   }
 
@@ -143,25 +137,21 @@ export class RollupRefresher {
     if (this.superseded.size === 0) return;
     const entries = [...this.superseded.values()];
     const below = Math.min(...entries.map((e) => e.gen));
-    for (let i = 0; i < entries.length; i += CHUNK_HOURS) {
-      const chunk = entries.slice(i, i + CHUNK_HOURS);
-      const inHours = hourFilter(
-        chunk.map((e) => e.site),
-        chunk.map((e) => e.hour),
-      );
-      // Older generations go: this also empties an hour that has no rows left (a session whose start moved away).
-      // Batched, that is done already (see emptyHours), so the delete may finish in the background instead of
-      // holding up the next refresh for seconds.
-      const settings = this.collectEveryMs > 0 ? " SETTINGS lightweight_deletes_sync = 0" : "";
-      for (const table of ROLLUP_TABLES) await this.store.command(`DELETE FROM ${db}.${table} WHERE ${inHours("hour")} AND gen < toUInt64(${below})${settings}`, {});
-    }
+    const inHours = hourFilter(
+      entries.map((e) => e.site),
+      entries.map((e) => e.hour),
+    );
+    // Older generations go: this also empties an hour that has no rows left (a session whose start moved away).
+    // Batched, that is done already (see emptyHours), so the delete may finish in the background instead of
+    // holding up the next refresh for seconds.
+    const settings = this.collectEveryMs > 0 ? " SETTINGS lightweight_deletes_sync = 0" : "";
+    for (const table of ROLLUP_TABLES) await this.store.command(`DELETE FROM ${db}.${table} WHERE ${inHours.sql("hour")} AND gen < toUInt64(${below})${settings}`, inHours.params);
     for (const [key, e] of this.superseded) if (e.gen === below) this.superseded.delete(key);
   }
 
   /**
    * `sites` and `hours` pair up by position: (sites[i], hours[i]) is one touched hour. Returns the generation written.
-   * The values are written into the SQL rather than bound: chDB runs statements with bound parameters one at a
-   * time across all its connections, so a refresh with parameters would hold up the reports.
+   * Hours are written into the SQL rather than bound where they fit (see hourFilter).
    */
   private async recompute(sites: readonly string[], hours: readonly string[]): Promise<number> {
     const db = this.store.database;
@@ -169,14 +159,16 @@ export class RollupRefresher {
     // rebuild's), the later refresh of an hour supersedes the earlier one.
     this.gen = Math.max(this.gen + 1, Date.now() * 1000);
     const gen = `toUInt64(${this.gen})`;
-    const inHours = hourFilter(sites, hours);
+    const filter = hourFilter(sites, hours);
+    const inHours = filter.sql;
+    const params = filter.params;
     await this.store.command(
       `INSERT INTO ${db}.rollup_events_hourly (site, hour, gen, path, source, channel, country, device, hostname, name, medium, browser, os, pageviews, events, visitors)
        SELECT site, toStartOfHour(ts) AS hour, ${gen} AS gen, path, source, channel, country, device, hostname, name, medium, browser, os,
               countIf(name = 'pageview') AS pageviews, count() AS events, uniqExactState(visitor_id) AS visitors
        FROM ${db}.events FINAL WHERE is_bot = 0 AND ${inHours("ts")}
        GROUP BY site, hour, path, source, channel, country, device, hostname, name, medium, browser, os${this.settings}`,
-      {},
+      params,
     );
     await this.store.command(
       `INSERT INTO ${db}.rollup_sessions_hourly (site, hour, gen, landing_path, source, channel, country, device, medium, browser, os, campaign,
@@ -186,21 +178,21 @@ export class RollupRefresher {
               countIf(key_events > 0) AS key_sessions, uniqExactState(visitor_id) AS visitors
        FROM ${db}.sessions FINAL WHERE is_bot = 0 AND ${inHours("start")}
        GROUP BY site, hour, landing_path, source, channel, country, device, medium, browser, os, campaign${this.settings}`,
-      {},
+      params,
     );
     await this.store.command(
       `INSERT INTO ${db}.rollup_site_events_hourly (site, hour, gen, pageviews, events, visitors)
        SELECT site, toStartOfHour(ts) AS hour, ${gen} AS gen, countIf(name = 'pageview'), count(), uniqExactState(visitor_id)
        FROM ${db}.events FINAL WHERE is_bot = 0 AND ${inHours("ts")}
        GROUP BY site, hour${this.settings}`,
-      {},
+      params,
     );
     await this.store.command(
       `INSERT INTO ${db}.rollup_site_sessions_hourly (site, hour, gen, sessions, engaged_sessions, pageviews, duration_ms, key_sessions, visitors)
        SELECT site, toStartOfHour(start) AS hour, ${gen} AS gen, count(), countIf(engaged = 1), sum(pageviews), sum(duration_ms), countIf(key_events > 0), uniqExactState(visitor_id)
        FROM ${db}.sessions FINAL WHERE is_bot = 0 AND ${inHours("start")}
        GROUP BY site, hour${this.settings}`,
-      {},
+      params,
     );
     // The names are the report dimensions' (src/query/report/fields.ts), whose values these columns hold.
     await this.store.command(
@@ -211,7 +203,7 @@ export class RollupRefresher {
                    ('sessionDefaultChannelGroup', toString(channel)), ('country', toString(country)), ('deviceCategory', toString(device)), ('browser', toString(browser)), ('operatingSystem', toString(os))] AS kv
        WHERE is_bot = 0 AND ${inHours("ts")}
        GROUP BY site, hour, dimension, value${this.settings}`,
-      {},
+      params,
     );
     await this.store.command(
       `INSERT INTO ${db}.rollup_dimension_sessions_hourly (site, hour, gen, dimension, value, sessions, engaged_sessions, pageviews, duration_ms, key_sessions, visitors)
@@ -222,7 +214,7 @@ export class RollupRefresher {
                    ('sessionDefaultChannelGroup', toString(channel)), ('country', toString(country)), ('deviceCategory', toString(device)), ('browser', toString(browser)), ('operatingSystem', toString(os))] AS kv
        WHERE is_bot = 0 AND ${inHours("start")}
        GROUP BY site, hour, dimension, value${this.settings}`,
-      {},
+      params,
     );
     return this.gen;
   }
@@ -231,10 +223,20 @@ export class RollupRefresher {
 const SESSION_ROLLUP_TABLES = ["rollup_sessions_hourly", "rollup_site_sessions_hourly", "rollup_dimension_sessions_hourly"];
 const ROLLUP_TABLES = ["rollup_events_hourly", "rollup_sessions_hourly", "rollup_site_events_hourly", "rollup_site_sessions_hourly", "rollup_dimension_events_hourly", "rollup_dimension_sessions_hourly"];
 
-/** A filter on a time column for the touched (sites[i], hours[i]) pairs. */
-const hourFilter = (sites: readonly string[], hours: readonly string[]): ((col: string) => string) => {
+/**
+ * A filter on a time column for the touched (sites[i], hours[i]) pairs. The pairs are written into the SQL
+ * when they fit: chDB runs statements with bound parameters one at a time across all its connections, so
+ * the live writer's refresh, with bound parameters, would hold up the reports. Many pairs (a rebuild's
+ * refresh of every hour) are bound instead.
+ */
+const hourFilter = (sites: readonly string[], hours: readonly string[]): { readonly sql: (col: string) => string; readonly params: QueryParams } => {
   const siteList = `[${[...new Set(sites)].map(quote).join(", ")}]`;
   const pairs = sites.map((site, i) => `(${quote(site)}, toDateTime(${quote(hours[i] as string)}, 'UTC'))`).join(", ");
   // The site list first lets the primary key (site, ...) skip other sites' parts before the pairs are matched.
-  return (col) => `site IN ${siteList} AND (site, toStartOfHour(${col})) IN (SELECT arrayJoin([${pairs}]))`;
+  if (siteList.length + pairs.length <= MAX_LITERAL_BYTES) return { sql: (col) => `site IN ${siteList} AND (site, toStartOfHour(${col})) IN (SELECT arrayJoin([${pairs}]))`, params: {} };
+  return {
+    sql: (col) =>
+      `site IN {sites:Array(String)} AND (site, toStartOfHour(${col})) IN (SELECT arrayJoin(arrayZip({sites:Array(String)}, arrayMap(h -> toDateTime(h, 'UTC'), {hours:Array(String)}))))`,
+    params: { sites, hours },
+  };
 };
