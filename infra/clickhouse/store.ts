@@ -10,7 +10,9 @@ export type QueryParams = Readonly<Record<string, string | number | readonly str
 /**
  * The analytics store. One code path for both engines: `@clickhouse/client` talks to a
  * ClickHouse server over HTTP, or to chDB in-process through chDB's connection adapter,
- * which runs queries off the event loop.
+ * which runs queries off the event loop. chDB runs one statement at a time per connection, so
+ * inserts, queries and commands (rollup refreshes, rebuild steps) each get a connection of their
+ * own: a refresh of several seconds then no longer holds up the writer's inserts or the reports.
  */
 export interface AnalyticsStore {
   /** The database holding the active projection version; read it at each use, a rebuild swaps it. */
@@ -65,11 +67,14 @@ const chdbCacheArgs = (bytes: number): string[] => [
 ];
 
 export const openAnalyticsStore = async (target: StoreTarget): Promise<AnalyticsStore> => {
-  let client: ClickHouseClient;
+  let clients: { readonly writes: ClickHouseClient; readonly reads: ClickHouseClient; readonly commands: ClickHouseClient };
   // Opened first and kept open: the engine takes its server settings from the first connection to its directory.
   let settings: { close(): void } | undefined;
-  if (target.url) client = createClient({ url: target.url });
-  else {
+  if (target.url) {
+    // A server takes concurrent requests on one client's connection pool.
+    const client = createClient({ url: target.url });
+    clients = { writes: client, reads: client, commands: client };
+  } else {
     await mkdir(target.chdbPath, { recursive: true });
     if (target.chdbCacheBytes !== undefined) {
       const { Session } = await import("chdb");
@@ -78,7 +83,9 @@ export const openAnalyticsStore = async (target: StoreTarget): Promise<Analytics
     // Loaded only when used: the engine adds about 150 MiB to a process, and workers never need it.
     const { createChdbConnection } = await import("chdb/connection");
     // chDB bundles its own copy of the client's connection types; they match at run time but not nominally.
-    client = createClient({ connection: createChdbConnection({ path: target.chdbPath }) as never });
+    // The connections share the one engine of the process and its data directory.
+    const open = (): ClickHouseClient => createClient({ connection: createChdbConnection({ path: target.chdbPath }) as never });
+    clients = { writes: open(), reads: open(), commands: open() };
   }
   let db = target.database;
   // Inserts under way, and the hold a rebuild puts on them while it swaps versions.
@@ -108,7 +115,7 @@ export const openAnalyticsStore = async (target: StoreTarget): Promise<Analytics
     engine: target.url ? "clickhouse" : "chdb",
     async init() {
       try {
-        for (const statement of schemaStatements(target.database)) await client.command({ query: statement });
+        for (const statement of schemaStatements(target.database)) await clients.commands.command({ query: statement });
       } catch (e) {
         throw classify(e, "creating the schema");
       }
@@ -119,7 +126,7 @@ export const openAnalyticsStore = async (target: StoreTarget): Promise<Analytics
       const counted = into === undefined;
       if (counted) inFlight++;
       try {
-        await client.insert({ table: `${into ?? db}.${table}`, values: rows as Record<string, unknown>[], format: "JSONEachRow" });
+        await clients.writes.insert({ table: `${into ?? db}.${table}`, values: rows as Record<string, unknown>[], format: "JSONEachRow" });
       } catch (e) {
         throw classify(e, `insert into ${table}`);
       } finally {
@@ -139,7 +146,7 @@ export const openAnalyticsStore = async (target: StoreTarget): Promise<Analytics
           : `INSERT INTO ${target} FORMAT JSONEachRow`;
       try {
         // `insert` would want objects and encode them again; `exec` sends the bytes as they are.
-        const result = await client.exec({ query, values: Readable.from([body], { objectMode: false }) });
+        const result = await clients.writes.exec({ query, values: Readable.from([body], { objectMode: false }) });
         result.stream.destroy();
       } catch (e) {
         throw classify(e, `insert into ${table}`);
@@ -149,7 +156,7 @@ export const openAnalyticsStore = async (target: StoreTarget): Promise<Analytics
     },
     async query<T>(sql: string, params: QueryParams) {
       try {
-        const rs = await client.query({ query: sql, query_params: params, format: "JSONEachRow" });
+        const rs = await clients.reads.query({ query: sql, query_params: params, format: "JSONEachRow" });
         return await rs.json<T>();
       } catch (e) {
         throw classify(e, "query");
@@ -157,13 +164,13 @@ export const openAnalyticsStore = async (target: StoreTarget): Promise<Analytics
     },
     async command(sql: string, params: QueryParams) {
       try {
-        await client.command({ query: sql, query_params: params });
+        await clients.commands.command({ query: sql, query_params: params });
       } catch (e) {
         throw classify(e, "command");
       }
     },
     async close() {
-      await client.close();
+      for (const c of new Set(Object.values(clients))) await c.close();
       settings?.close();
     },
   };

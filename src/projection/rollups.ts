@@ -1,4 +1,21 @@
-import type { AnalyticsStore } from "../../infra/clickhouse/store.js";
+import type { AnalyticsStore, QueryParams } from "../../infra/clickhouse/store.js";
+
+// Touched hours are written into the SQL up to this many bytes, well under the 256 KiB of SQL ClickHouse parses.
+const MAX_LITERAL_BYTES = 64 * 1024;
+
+/** A ClickHouse string literal. */
+const quote = (s: string): string => `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+
+export interface RefresherOptions {
+  /**
+   * Older generations are deleted at most this often (0: right after each refresh). A delete
+   * costs chDB about as much as the refresh itself, and readers skip older generations anyway.
+   */
+  readonly collectEveryMs?: number;
+  /** Threads per statement (ClickHouse's max_threads); unset: the store's default. */
+  readonly maxThreads?: number;
+  readonly now?: () => number;
+}
 
 /**
  * A row's distinct visitors: the set of their 64-bit keys. Reports count them with
@@ -11,15 +28,29 @@ const VISITOR_KEYS = "groupUniqArray(sipHash64(visitor_id))";
  * Keeps the hourly rollups exact: every hour that a flush wrote events or sessions into is
  * recomputed from the deduplicated tables as a new generation, at most once per interval.
  * Readers take the newest generation of each hour (see rollupQuery). Older generations are
- * deleted as they are superseded.
+ * deleted once superseded, right away or in batches (see RefresherOptions).
  */
 export class RollupRefresher {
   private readonly touched = new Map<string, Set<string>>();
   /** Sites whose hours a refresh under way is recomputing. */
   private readonly refreshing = new Map<string, number>();
+  /** Hours recomputed since their older generations were last deleted, with their newest generation. */
+  private readonly superseded = new Map<string, { readonly db: string; readonly site: string; readonly hour: string; readonly gen: number }>();
+  private lastCollect: number;
   private gen = 0;
+  private readonly collectEveryMs: number;
+  private readonly settings: string;
+  private readonly now: () => number;
 
-  constructor(private readonly store: AnalyticsStore) {}
+  constructor(
+    private readonly store: AnalyticsStore,
+    options: RefresherOptions = {},
+  ) {
+    this.collectEveryMs = options.collectEveryMs ?? 0;
+    this.settings = options.maxThreads ? `\n       SETTINGS max_threads = ${options.maxThreads}` : "";
+    this.now = options.now ?? Date.now;
+    this.lastCollect = this.now();
+  }
 
   /** Notes the hours that projection rows fall in, as (site, `YYYY-MM-DD HH:00:00`) pairs (see RowsMessage). */
   touch(hours: Iterable<readonly [string, string]>): void {
@@ -59,7 +90,11 @@ export class RollupRefresher {
     if (sites.length === 0) return new Set();
     for (const [site] of work) this.refreshing.set(site, (this.refreshing.get(site) ?? 0) + 1);
     try {
-      await this.recompute(sites, hours);
+      const db = this.store.database;
+      const gen = await this.recompute(sites, hours);
+      if (this.collectEveryMs > 0) await this.emptyHours(sites, hours, gen);
+      sites.forEach((site, i) => this.superseded.set(`${site}\u001f${hours[i] as string}`, { db, site, hour: hours[i] as string, gen }));
+      if (this.now() - this.lastCollect >= this.collectEveryMs) await this.collect();
     } catch (e) {
       for (const [site, hourSet] of work) for (const h of hourSet) this.touched.set(site, (this.touched.get(site) ?? new Set()).add(h));
       throw e;
@@ -85,73 +120,142 @@ export class RollupRefresher {
     return rows.length;
   }
 
-  /** `sites` and `hours` pair up by position: (sites[i], hours[i]) is one touched hour. */
-  private async recompute(sites: readonly string[], hours: readonly string[]): Promise<void> {
+  /**
+   * An hour that has no rows left gets no rows in a new generation, so its older generation would still be read
+   * as the newest: such hours lose their older generations at once. Only sessions leave an hour (when a late
+   * event moves a session's start); events stay in theirs.
+   */
+  private async emptyHours(sites: readonly string[], hours: readonly string[], gen: number): Promise<void> {
+    const db = this.store.database;
+    for (const table of SESSION_ROLLUP_TABLES) {
+      const kept = await this.store.query<{ site: string; hour: string }>(
+        `SELECT DISTINCT site, toString(hour) AS hour FROM ${db}.${table} WHERE site IN [${[...new Set(sites)].map(quote).join(", ")}] AND gen = ${gen}`,
+        {},
+      );
+      const present = new Set(kept.map((k) => `${k.site}\u001f${k.hour}`));
+      const empty = sites.flatMap((site, i) => (present.has(`${site}\u001f${hours[i] as string}`) ? [] : [i]));
+      if (empty.length === 0) continue;
+      const inHours = hourFilter(
+        empty.map((i) => sites[i] as string),
+        empty.map((i) => hours[i] as string),
+      );
+      await this.store.command(`DELETE FROM ${db}.${table} WHERE ${inHours.sql("hour")} AND gen < toUInt64(${gen})`, inHours.params);
+    }
+  }
+
+  /**
+   * Deletes the generations older than the newest of each hour recomputed since the last call. One
+   * statement per table needs one bound for all those hours: the oldest of their newest generations.
+   * Hours recomputed since then keep some older generations until a later call.
+   */
+  private async collect(): Promise<void> {
+    this.lastCollect = this.now();
+    const db = this.store.database;
+    // Hours recomputed in a database that is no longer the active one (a rebuild swapped it) are left as they are.
+    for (const [key, e] of this.superseded) if (e.db !== db) this.superseded.delete(key);
+    if (this.superseded.size === 0) return;
+    const entries = [...this.superseded.values()];
+    const below = Math.min(...entries.map((e) => e.gen));
+    const inHours = hourFilter(
+      entries.map((e) => e.site),
+      entries.map((e) => e.hour),
+    );
+    // Older generations go: this also empties an hour that has no rows left (a session whose start moved away).
+    // Batched, that is done already (see emptyHours), so the delete may finish in the background instead of
+    // holding up the next refresh for seconds.
+    const settings = this.collectEveryMs > 0 ? " SETTINGS lightweight_deletes_sync = 0" : "";
+    for (const table of ROLLUP_TABLES) await this.store.command(`DELETE FROM ${db}.${table} WHERE ${inHours.sql("hour")} AND gen < toUInt64(${below})${settings}`, inHours.params);
+    for (const [key, e] of this.superseded) if (e.gen === below) this.superseded.delete(key);
+  }
+
+  /**
+   * `sites` and `hours` pair up by position: (sites[i], hours[i]) is one touched hour. Returns the generation written.
+   * Hours are written into the SQL rather than bound where they fit (see hourFilter).
+   */
+  private async recompute(sites: readonly string[], hours: readonly string[]): Promise<number> {
     const db = this.store.database;
     // Generations follow the clock (µs), so that of two refreshers of one table (the live writer's and a
     // rebuild's), the later refresh of an hour supersedes the earlier one.
     this.gen = Math.max(this.gen + 1, Date.now() * 1000);
-    const params = { sites, hours, gen: String(this.gen) };
-    // The site list first lets the primary key (site, ...) skip other sites' parts before the pairs are matched.
-    const inHours = (col: string): string =>
-      `site IN {sites:Array(String)} AND (site, toStartOfHour(${col})) IN (SELECT arrayJoin(arrayZip({sites:Array(String)}, arrayMap(h -> toDateTime(h, 'UTC'), {hours:Array(String)}))))`;
+    const gen = `toUInt64(${this.gen})`;
+    const filter = hourFilter(sites, hours);
+    const inHours = filter.sql;
+    const params = filter.params;
     await this.store.command(
       `INSERT INTO ${db}.rollup_events_hourly (site, hour, gen, path, source, channel, country, device, hostname, name, medium, browser, os, pageviews, events, visitor_keys)
-       SELECT site, toStartOfHour(ts) AS hour, toUInt64({gen:String}) AS gen, path, source, channel, country, device, hostname, name, medium, browser, os,
+       SELECT site, toStartOfHour(ts) AS hour, ${gen} AS gen, path, source, channel, country, device, hostname, name, medium, browser, os,
               countIf(name = 'pageview') AS pageviews, count() AS events, ${VISITOR_KEYS} AS visitor_keys
        FROM ${db}.events FINAL WHERE is_bot = 0 AND ${inHours("ts")}
-       GROUP BY site, hour, path, source, channel, country, device, hostname, name, medium, browser, os`,
+       GROUP BY site, hour, path, source, channel, country, device, hostname, name, medium, browser, os${this.settings}`,
       params,
     );
     await this.store.command(
       `INSERT INTO ${db}.rollup_sessions_hourly (site, hour, gen, landing_path, source, channel, country, device, medium, browser, os, campaign,
               sessions, engaged_sessions, pageviews, duration_ms, key_sessions, visitor_keys)
-       SELECT site, toStartOfHour(start) AS hour, toUInt64({gen:String}) AS gen, path(landing_page) AS landing_path, source, channel, country, device, medium, browser, os, campaign,
+       SELECT site, toStartOfHour(start) AS hour, ${gen} AS gen, path(landing_page) AS landing_path, source, channel, country, device, medium, browser, os, campaign,
               count() AS sessions, countIf(engaged = 1) AS engaged_sessions, sum(pageviews) AS pageviews, sum(duration_ms) AS duration_ms,
               countIf(key_events > 0) AS key_sessions, ${VISITOR_KEYS} AS visitor_keys
        FROM ${db}.sessions FINAL WHERE is_bot = 0 AND ${inHours("start")}
-       GROUP BY site, hour, landing_path, source, channel, country, device, medium, browser, os, campaign`,
+       GROUP BY site, hour, landing_path, source, channel, country, device, medium, browser, os, campaign${this.settings}`,
       params,
     );
     await this.store.command(
       `INSERT INTO ${db}.rollup_site_events_hourly (site, hour, gen, pageviews, events, visitor_keys)
-       SELECT site, toStartOfHour(ts) AS hour, toUInt64({gen:String}) AS gen, countIf(name = 'pageview'), count(), ${VISITOR_KEYS}
+       SELECT site, toStartOfHour(ts) AS hour, ${gen} AS gen, countIf(name = 'pageview'), count(), ${VISITOR_KEYS}
        FROM ${db}.events FINAL WHERE is_bot = 0 AND ${inHours("ts")}
-       GROUP BY site, hour`,
+       GROUP BY site, hour${this.settings}`,
       params,
     );
     await this.store.command(
       `INSERT INTO ${db}.rollup_site_sessions_hourly (site, hour, gen, sessions, engaged_sessions, pageviews, duration_ms, key_sessions, visitor_keys)
-       SELECT site, toStartOfHour(start) AS hour, toUInt64({gen:String}) AS gen, count(), countIf(engaged = 1), sum(pageviews), sum(duration_ms), countIf(key_events > 0), ${VISITOR_KEYS}
+       SELECT site, toStartOfHour(start) AS hour, ${gen} AS gen, count(), countIf(engaged = 1), sum(pageviews), sum(duration_ms), countIf(key_events > 0), ${VISITOR_KEYS}
        FROM ${db}.sessions FINAL WHERE is_bot = 0 AND ${inHours("start")}
-       GROUP BY site, hour`,
+       GROUP BY site, hour${this.settings}`,
       params,
     );
     // The names are the report dimensions' (src/query/report/fields.ts), whose values these columns hold.
     await this.store.command(
       `INSERT INTO ${db}.rollup_dimension_events_hourly (site, hour, gen, dimension, value, pageviews, events, visitor_keys)
-       SELECT site, toStartOfHour(ts) AS hour, toUInt64({gen:String}) AS gen, kv.1 AS dimension, kv.2 AS value, countIf(name = 'pageview'), count(), ${VISITOR_KEYS}
+       SELECT site, toStartOfHour(ts) AS hour, ${gen} AS gen, kv.1 AS dimension, kv.2 AS value, countIf(name = 'pageview'), count(), ${VISITOR_KEYS}
        FROM ${db}.events FINAL
        ARRAY JOIN [('pagePath', path), ('hostName', toString(hostname)), ('eventName', toString(name)), ('sessionSource', toString(source)), ('sessionMedium', toString(medium)),
                    ('sessionDefaultChannelGroup', toString(channel)), ('country', toString(country)), ('deviceCategory', toString(device)), ('browser', toString(browser)), ('operatingSystem', toString(os))] AS kv
        WHERE is_bot = 0 AND ${inHours("ts")}
-       GROUP BY site, hour, dimension, value`,
+       GROUP BY site, hour, dimension, value${this.settings}`,
       params,
     );
     await this.store.command(
       `INSERT INTO ${db}.rollup_dimension_sessions_hourly (site, hour, gen, dimension, value, sessions, engaged_sessions, pageviews, duration_ms, key_sessions, visitor_keys)
-       SELECT site, toStartOfHour(start) AS hour, toUInt64({gen:String}) AS gen, kv.1 AS dimension, kv.2 AS value,
+       SELECT site, toStartOfHour(start) AS hour, ${gen} AS gen, kv.1 AS dimension, kv.2 AS value,
               count(), countIf(engaged = 1), sum(pageviews), sum(duration_ms), countIf(key_events > 0), ${VISITOR_KEYS}
        FROM ${db}.sessions FINAL
        ARRAY JOIN [('landingPage', path(landing_page)), ('sessionSource', toString(source)), ('sessionMedium', toString(medium)), ('sessionCampaignName', campaign),
                    ('sessionDefaultChannelGroup', toString(channel)), ('country', toString(country)), ('deviceCategory', toString(device)), ('browser', toString(browser)), ('operatingSystem', toString(os))] AS kv
        WHERE is_bot = 0 AND ${inHours("start")}
-       GROUP BY site, hour, dimension, value`,
+       GROUP BY site, hour, dimension, value${this.settings}`,
       params,
     );
-    // Older generations go: this also empties an hour that has no rows left (a session whose start moved away).
-    for (const table of ["rollup_events_hourly", "rollup_sessions_hourly", "rollup_site_events_hourly", "rollup_site_sessions_hourly", "rollup_dimension_events_hourly", "rollup_dimension_sessions_hourly"]) {
-      await this.store.command(`DELETE FROM ${db}.${table} WHERE ${inHours("hour")} AND gen < toUInt64({gen:String})`, params);
-    }
+    return this.gen;
   }
 }
+
+const SESSION_ROLLUP_TABLES = ["rollup_sessions_hourly", "rollup_site_sessions_hourly", "rollup_dimension_sessions_hourly"];
+const ROLLUP_TABLES = ["rollup_events_hourly", "rollup_sessions_hourly", "rollup_site_events_hourly", "rollup_site_sessions_hourly", "rollup_dimension_events_hourly", "rollup_dimension_sessions_hourly"];
+
+/**
+ * A filter on a time column for the touched (sites[i], hours[i]) pairs. The pairs are written into the SQL
+ * when they fit: chDB runs statements with bound parameters one at a time across all its connections, so
+ * the live writer's refresh, with bound parameters, would hold up the reports. Many pairs (a rebuild's
+ * refresh of every hour) are bound instead.
+ */
+const hourFilter = (sites: readonly string[], hours: readonly string[]): { readonly sql: (col: string) => string; readonly params: QueryParams } => {
+  const siteList = `[${[...new Set(sites)].map(quote).join(", ")}]`;
+  const pairs = sites.map((site, i) => `(${quote(site)}, toDateTime(${quote(hours[i] as string)}, 'UTC'))`).join(", ");
+  // The site list first lets the primary key (site, ...) skip other sites' parts before the pairs are matched.
+  if (siteList.length + pairs.length <= MAX_LITERAL_BYTES) return { sql: (col) => `site IN ${siteList} AND (site, toStartOfHour(${col})) IN (SELECT arrayJoin([${pairs}]))`, params: {} };
+  return {
+    sql: (col) =>
+      `site IN {sites:Array(String)} AND (site, toStartOfHour(${col})) IN (SELECT arrayJoin(arrayZip({sites:Array(String)}, arrayMap(h -> toDateTime(h, 'UTC'), {hours:Array(String)}))))`,
+    params: { sites, hours },
+  };
+};

@@ -21,7 +21,7 @@ export interface WriterOptions {
   readonly store: AnalyticsStore;
   /** Rows per insert: ClickHouse wants few, large inserts. */
   readonly maxRows: number;
-  /** Longest a row waits for its insert; bounds how stale reports can be. */
+  /** Inserts start at most this often, unless maxRows are waiting; also the longest a row waits once the insert before it is done. */
   readonly maxDelayMs: number;
   /** How often touched hours of the rollups are recomputed. */
   readonly rollupIntervalMs: number;
@@ -89,7 +89,9 @@ export const startProjectionWriter = async (o: WriterOptions): Promise<Projectio
     o.live?.flushed(sites, arrivedBy);
   };
 
-  const rollups = new RollupRefresher(o.store);
+  // Older generations are deleted every few seconds rather than after each refresh: the deletes cost as much as the refresh.
+  // In-process, a refresh shares the machine's cores with the pipeline: one thread leaves the others to inserts and reports.
+  const rollups = new RollupRefresher(o.store, { collectEveryMs: 10_000, ...(o.store.engine === "chdb" ? { maxThreads: 1 } : {}) });
   if (o.recomputeRollups) o.report(`recomputing the rollups of ${await rollups.touchAll()} hours`);
   let refreshing: Promise<void> | undefined;
   const refreshTimer = setInterval(() => {
@@ -105,17 +107,20 @@ export const startProjectionWriter = async (o: WriterOptions): Promise<Projectio
   }, o.rollupIntervalMs);
 
   const rowsIn = (m: JsMsg): number => Math.max(1, Math.round(m.data.length / 300));
+  let lastInsert = 0;
   const loop = (async () => {
     while (running || buffer.length > 0) {
       if (buffer.length === 0) {
         await arrived.wait();
         continue;
       }
-      // Wait a little for more rows unless enough are here, so inserts stay large.
-      const deadline = Date.now() + o.maxDelayMs;
-      while (running && buffer.reduce((n, m) => n + rowsIn(m), 0) < o.maxRows && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 10));
+      // Inserts start at most once per maxDelayMs, unless enough rows are here: under steady traffic each takes
+      // what came since the last, while rows after a quiet spell go in at once instead of waiting for company.
+      const due = lastInsert + o.maxDelayMs;
+      while (running && buffer.reduce((n, m) => n + rowsIn(m), 0) < o.maxRows && Date.now() < due) {
+        await new Promise((r) => setTimeout(r, Math.min(10, due - Date.now())));
       }
+      lastInsert = Date.now();
       let rows = 0;
       let take = 0;
       while (take < buffer.length && rows < o.maxRows) rows += rowsIn(buffer[take++] as JsMsg);
