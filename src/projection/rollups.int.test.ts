@@ -1,25 +1,12 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
+import { tempChdbStore } from "../../test/harness/chdb.js";
 import type { SessionAgg } from "../../actors/session/reducer.js";
-import { openAnalyticsStore, type AnalyticsStore } from "../../infra/clickhouse/store.js";
 import { eventually } from "../../test/harness/pulse.js";
 import { chTime, eventRow, sessionRow, tombstoneRow } from "../worker/projection.js";
 import { RollupRefresher } from "./rollups.js";
 
-// The refresher over a real chDB store, with older generations deleted in batches as the live writer does.
-let dir: string;
-let store: AnalyticsStore;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "pulse-rollups-"));
-  store = await openAnalyticsStore({ url: undefined, chdbPath: join(dir, "chdb"), database: "rollups_test" });
-  await store.init();
-});
-afterAll(async () => {
-  await store?.close();
-  await rm(dir, { recursive: true, force: true });
-});
+// The refresher over a real chDB temp.store, with older generations deleted in batches as the live writer does.
+const temp = tempChdbStore("rollups_test");
 
 const SITE = "it's";
 const H1 = Date.UTC(2026, 10, 20, 10, 0, 0);
@@ -57,29 +44,29 @@ const pageview = (id: string, ts: number, sessionId: string): Record<string, unk
 
 /** What a reader sees: each hour's newest generation. */
 const newest = (table: string, metric: string) =>
-  store.query<{ hour: string; n: string }>(
-    `SELECT toString(hour) AS hour, toString(sum(${metric})) AS n FROM ${store.database}.${table}
-     WHERE site = {site:String} AND (hour, gen) IN (SELECT hour, max(gen) FROM ${store.database}.${table} WHERE site = {site:String} GROUP BY hour)
+  temp.store.query<{ hour: string; n: string }>(
+    `SELECT toString(hour) AS hour, toString(sum(${metric})) AS n FROM ${temp.store.database}.${table}
+     WHERE site = {site:String} AND (hour, gen) IN (SELECT hour, max(gen) FROM ${temp.store.database}.${table} WHERE site = {site:String} GROUP BY hour)
      GROUP BY hour ORDER BY hour`,
     { site: SITE },
   );
 const generations = async (table: string, hour: string): Promise<number> =>
   Number(
-    (await store.query<{ n: string }>(`SELECT toString(count(DISTINCT gen)) AS n FROM ${store.database}.${table} WHERE site = {site:String} AND hour = toDateTime({hour:String}, 'UTC')`, { site: SITE, hour }))[0]?.n,
+    (await temp.store.query<{ n: string }>(`SELECT toString(count(DISTINCT gen)) AS n FROM ${temp.store.database}.${table} WHERE site = {site:String} AND hour = toDateTime({hour:String}, 'UTC')`, { site: SITE, hour }))[0]?.n,
   );
 
 it("an hour whose only session moved away reads as empty at once; older generations of other hours go at the next collection", async () => {
   let clock = 0;
-  const refresher = new RollupRefresher(store, { collectEveryMs: 60_000, now: () => clock });
-  await store.insert("events", [pageview("e1", H1 + 60_000, "s1")]);
-  await store.insert("sessions", [sessionRow(session("s1", H1 + 60_000, 1))]);
+  const refresher = new RollupRefresher(temp.store, { collectEveryMs: 60_000, now: () => clock });
+  await temp.store.insert("events", [pageview("e1", H1 + 60_000, "s1")]);
+  await temp.store.insert("sessions", [sessionRow(session("s1", H1 + 60_000, 1))]);
   refresher.touch([[SITE, hourOf(H1)]]);
   await refresher.refresh();
   expect(await newest("rollup_site_sessions_hourly", "sessions")).toEqual([{ hour: hourOf(H1), n: "1" }]);
 
   // A late event moved the session: the old row is replaced by a tombstone, the session starts again in the next hour.
-  await store.insert("events", [pageview("e2", H2 + 60_000, "s2")]);
-  await store.insert("sessions", [tombstoneRow({ id: "s1", site: SITE, visitor: "v1", start: H1 + 60_000, version: 2 }), sessionRow(session("s2", H2 + 60_000, 2))]);
+  await temp.store.insert("events", [pageview("e2", H2 + 60_000, "s2")]);
+  await temp.store.insert("sessions", [tombstoneRow({ id: "s1", site: SITE, visitor: "v1", start: H1 + 60_000, version: 2 }), sessionRow(session("s2", H2 + 60_000, 2))]);
   refresher.touch([
     [SITE, hourOf(H1)],
     [SITE, hourOf(H2)],
@@ -111,16 +98,16 @@ it("recomputes a rebuild's thousands of hours in one go, as it does a few", asyn
   const site = "many";
   const start = Date.UTC(2026, 5, 1);
   const at = [start + 5 * 3_600_000, start + 700 * 3_600_000, start + 1_499 * 3_600_000];
-  await store.insert(
+  await temp.store.insert(
     "events",
     at.map((ts, i) => ({ ...pageview(`m${i}`, ts + 60_000, `ms${i}`), site })),
   );
-  const refresher = new RollupRefresher(store);
+  const refresher = new RollupRefresher(temp.store);
   // About 85 KiB of (site, hour) pairs: more than the refresher writes into its SQL.
   refresher.touch(Array.from({ length: 1_500 }, (_, h) => [site, hourOf(start + h * 3_600_000)] as const));
   expect(await refresher.refresh()).toEqual(new Set([site]));
-  const rows = await store.query<{ hour: string; n: string }>(
-    `SELECT toString(hour) AS hour, toString(sum(pageviews)) AS n FROM ${store.database}.rollup_site_events_hourly WHERE site = {site:String} GROUP BY hour ORDER BY hour`,
+  const rows = await temp.store.query<{ hour: string; n: string }>(
+    `SELECT toString(hour) AS hour, toString(sum(pageviews)) AS n FROM ${temp.store.database}.rollup_site_events_hourly WHERE site = {site:String} GROUP BY hour ORDER BY hour`,
     { site },
   );
   expect(rows).toEqual(at.map((ts) => ({ hour: hourOf(ts), n: "1" })));

@@ -1,23 +1,10 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { openAnalyticsStore, type AnalyticsStore } from "../../infra/clickhouse/store.js";
+import { expect, it } from "vitest";
+import { tempChdbStore } from "../../test/harness/chdb.js";
 import type { PulseEvent } from "../core/event.js";
 import { eventRow, sessionRow, tombstoneRow } from "../worker/projection.js";
 import { columnsOf, tsvRows } from "./tsv.js";
 
-let dir: string;
-let store: AnalyticsStore;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "pulse-tsv-"));
-  store = await openAnalyticsStore({ url: undefined, chdbPath: join(dir, "chdb"), database: "tsv" });
-  await store.init();
-});
-afterAll(async () => {
-  await store?.close();
-  await rm(dir, { recursive: true, force: true });
-});
+const temp = tempChdbStore("tsv");
 
 // Every character TabSeparated treats specially, and some it does not.
 const nasty = "a\tb\nc\\d\re\0f\bg\fh 'q' \"dq\" é 😀 \\t \\n \\\\";
@@ -39,7 +26,7 @@ const event: PulseEvent = {
 
 it("the column lists are the tables' columns and the row builders' fields", async () => {
   for (const table of ["events", "sessions"] as const) {
-    const cols = await store.query<{ name: string }>(`SELECT name FROM system.columns WHERE database = 'tsv' AND table = {table:String}`, { table });
+    const cols = await temp.store.query<{ name: string }>(`SELECT name FROM system.columns WHERE database = 'tsv' AND table = {table:String}`, { table });
     expect([...columnsOf(table)].sort()).toEqual(cols.map((c) => c.name).sort());
   }
   const row = eventRow({ event, sessionId: "x", version: 1, source: "a", medium: "b", channel: "c" });
@@ -48,8 +35,8 @@ it("the column lists are the tables' columns and the row builders' fields", asyn
 
 it("rows inserted as TabSeparated read back exactly as built, missing fields as defaults", async () => {
   const row = eventRow({ event, sessionId: `sess ${nasty}`, version: 7, source: nasty, medium: "(none)", channel: "Direct" });
-  await store.insertEncoded("events", "TabSeparated", tsvRows([row], "events"));
-  const [back] = await store.query<Record<string, unknown>>(`SELECT * FROM tsv.events`, {});
+  await temp.store.insertEncoded("events", "TabSeparated", tsvRows([row], "events"));
+  const [back] = await temp.store.query<Record<string, unknown>>(`SELECT * FROM tsv.events`, {});
   expect(Object.fromEntries(Object.entries(back ?? {}).map(([k, v]) => [k, String(v)]))).toEqual(Object.fromEntries(Object.entries(row).map(([k, v]) => [k, String(v)])));
 
   const session = sessionRow({
@@ -57,8 +44,8 @@ it("rows inserted as TabSeparated read back exactly as built, missing fields as 
     campaign: nasty, channel: "Organic Search", browser: "Chrome", os: "Linux", device: "desktop", country: "DE", bot: false, keyEvents: 1, engaged: true, userId: "", version: 9,
   } as Parameters<typeof sessionRow>[0]);
   const tomb = tombstoneRow({ id: "s0", site: "s", visitor: nasty, start: event.ts - 1000, version: 10 } as Parameters<typeof tombstoneRow>[0]);
-  await store.insertEncoded("sessions", "TabSeparated", tsvRows([session, tomb], "sessions"));
-  const rows = await store.query<Record<string, unknown>>(`SELECT * FROM tsv.sessions ORDER BY session_id`, {});
+  await temp.store.insertEncoded("sessions", "TabSeparated", tsvRows([session, tomb], "sessions"));
+  const rows = await temp.store.query<Record<string, unknown>>(`SELECT * FROM tsv.sessions ORDER BY session_id`, {});
   expect(rows).toHaveLength(2);
   const [t, s] = rows;
   expect(Object.fromEntries(Object.entries(s ?? {}).map(([k, v]) => [k, String(v)]))).toEqual(Object.fromEntries(Object.entries(session).map(([k, v]) => [k, String(v)])));

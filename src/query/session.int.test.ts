@@ -1,8 +1,5 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { openAnalyticsStore, type AnalyticsStore } from "../../infra/clickhouse/store.js";
+import { expect, it } from "vitest";
+import { tempChdbStore } from "../../test/harness/chdb.js";
 import { eventRow } from "../worker/projection.js";
 import { QueryLimits } from "./limits.js";
 import { liveQueries, type LiveQueries } from "./live/hub.js";
@@ -10,19 +7,9 @@ import type { ServerMessage } from "./protocol.js";
 import { queryService, type QueryService } from "./service.js";
 import { openQuerySession } from "./session.js";
 
-// A query session over a real chDB store. The socket is replaced by an outbox whose
+// A query session over a real chDB temp.store. The socket is replaced by an outbox whose
 // backpressure the test sets: a slow reader cannot be made reliably over loopback.
-let dir: string;
-let store: AnalyticsStore;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "pulse-session-"));
-  store = await openAnalyticsStore({ url: undefined, chdbPath: join(dir, "chdb"), database: "session_test" });
-  await store.init();
-});
-afterAll(async () => {
-  await store?.close();
-  await rm(dir, { recursive: true, force: true });
-});
+const temp = tempChdbStore("session_test");
 
 const day = new Date().toISOString().slice(0, 10);
 const spec = (site: string) => ({ site, from: day, to: day, metrics: ["pageviews" as const], dimensions: [] });
@@ -30,7 +17,7 @@ let n = 0;
 const insertPageview = async (site: string): Promise<void> => {
   const now = Date.now();
   const id = `e${n++}`;
-  await store.insert("events", [
+  await temp.store.insert("events", [
     eventRow({ event: { id, site, visitor: `v${id}`, name: "pageview", ts: now, seq: n, receivedAt: now, url: `https://${site}/`, referrer: "", props: {} }, sessionId: `s${id}`, source: "", medium: "", channel: "", version: 1 }),
   ]);
 };
@@ -41,7 +28,7 @@ const setup = (): { live: LiveQueries; runs: () => number; out: ServerMessage[];
     throw new Error(m);
   });
   // The test writes raw rows only, with no rollup refresher: reports read the raw tables.
-  const real = queryService(store, () => ({ timezone: "UTC" }), { keyEvents: [], source: "raw" });
+  const real = queryService(temp.store, () => ({ timezone: "UTC" }), { keyEvents: [], source: "raw" });
   let runs = 0;
   const backpressure = { on: false, onCompute: false };
   const service: QueryService = {
