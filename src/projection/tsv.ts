@@ -1,7 +1,8 @@
 /**
- * Projection rows as ClickHouse TabSeparated text. chDB parses it about twice as fast as
- * JSONEachRow, and it is half the bytes (no field names), on a path every row takes: worker
- * → projection stream → writer → store, and a rebuild's inserts.
+ * Projection rows as ClickHouse TabSeparated text: half the bytes of JSONEachRow (no field
+ * names) on a path every row takes (worker → projection stream → writer → store, and a
+ * rebuild's inserts), and chDB inserts 50,000 event rows in 300–350 ms instead of 390–460 ms
+ * (quiet machine; encoding them costs about the same in either form).
  *
  * Fields follow the column lists below; a field a row lacks is written empty, which the insert
  * reads as the column's default (`input_format_tsv_empty_as_default`), as JSONEachRow does for a
