@@ -94,16 +94,25 @@ export const startProjectionWriter = async (o: WriterOptions): Promise<Projectio
   const rollups = new RollupRefresher(o.store, { collectEveryMs: 10_000, ...(o.store.engine === "chdb" ? { maxThreads: 1 } : {}) });
   if (o.recomputeRollups) o.report(`recomputing the rollups of ${await rollups.touchAll()} hours`);
   let refreshing: Promise<void> | undefined;
+  // Under steady traffic every second has hours to refresh, and a refresh of many busy hours can take
+  // longer than that: back to back they would keep a core busy that the edge and the workers need
+  // (ack latency). After a refresh, a pause as long as it took: at most half a core on average.
+  // Reports read the raw tables meanwhile (rollupsBehind), so answers stay complete.
+  let nextRefreshAt = 0;
   const refreshTimer = setInterval(() => {
     // A refresh slower than the interval is not queued behind itself: the next one takes all hours touched meanwhile.
-    if (rollups.pending === 0 || refreshing) return;
+    if (rollups.pending === 0 || refreshing || Date.now() < nextRefreshAt) return;
     const coveredBy = insertedArrivedBy;
+    const started = Date.now();
     refreshing = rollups
       .refresh()
       // Reports read the rollups where they can, so subscriptions look again once they changed.
       .then((sites) => o.live?.flushed(sites, coveredBy))
       .catch((e: unknown) => o.report("rollup refresh failed; will retry", e))
-      .finally(() => (refreshing = undefined));
+      .finally(() => {
+        refreshing = undefined;
+        nextRefreshAt = Date.now() + (Date.now() - started);
+      });
   }, o.rollupIntervalMs);
 
   const rowsIn = (m: JsMsg): number => Math.max(1, Math.round(m.data.length / 300));
