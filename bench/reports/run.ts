@@ -26,7 +26,7 @@ const main = async (): Promise<void> => {
   say(`machine: ${machine.nproc} cores, ${machine.cpuModel}, ${machine.memGiB} GiB, node ${machine.node}, commit ${machine.commit}${machine.dirty ? " (dirty)" : ""}, load ${machine.loadAvgAtStart.join(" ")}`);
   await mkdir(dir, { recursive: true });
   // The suffix is the rollup layout: a folder whose rollups an older layout wrote (visitor states rather than keys) is not reused.
-  const store = await openAnalyticsStore({ url: undefined, chdbPath: join(dir, `chdb-${events}-r2`), database: "bench" });
+  const store = await openAnalyticsStore({ url: undefined, chdbPath: join(dir, `chdb-${events}-r3`), database: "bench" });
   await store.init();
   const now = Date.now();
   const [existing] = await store.query<{ n: string; last: string }>(`SELECT count() AS n, toUnixTimestamp64Milli(max(ts)) AS last FROM bench.events`, {});

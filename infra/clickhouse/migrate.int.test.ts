@@ -52,7 +52,7 @@ it("makes a rollup table that differs again under the current definition", async
   await temp.store.command(`ALTER TABLE cur.rollup_site_sessions_hourly ADD COLUMN visitors AggregateFunction(uniqExact, String)`, {});
   const result = await migrateSchema(temp.store, "cur");
   expect({ ...result, remadeTables: [...result.remadeTables].sort() }).toEqual({ addedColumns: [], remadeTables: ["rollup_site_events_hourly", "rollup_site_sessions_hourly"], incompatible: [] });
-  expect(await columns("cur", "rollup_site_events_hourly")).toEqual(["events", "gen", "hour", "pageviews", "site", "visitor_keys"]);
+  expect(await columns("cur", "rollup_site_events_hourly")).toEqual(["events", "gen", "hour", "pageviews", "site", "visitor_bits"]);
   expect(await columns("cur", "rollup_site_sessions_hourly")).not.toContain("visitors");
   const [left] = await temp.store.query<{ n: string | number }>(`SELECT count() AS n FROM cur.rollup_site_events_hourly`, {});
   expect(Number(left?.n)).toBe(0);

@@ -85,11 +85,11 @@ export const snapshot = async (pulse: TestPulse) => {
   const sessions = await store.query(`SELECT * FROM ${db}.sessions FINAL ORDER BY site, session_id`, {});
   const latest = (table: string): string => `(site, hour, gen) IN (SELECT site, hour, max(gen) FROM ${db}.${table} GROUP BY site, hour)`;
   const rollupEvents = await store.query(
-    `SELECT site, toString(hour) AS h, path, source, channel, country, device, pageviews, events, uniqExactArray(visitor_keys) AS v FROM ${db}.rollup_events_hourly WHERE ${latest("rollup_events_hourly")} GROUP BY site, h, path, source, channel, country, device, pageviews, events ORDER BY site, h, path, source, channel, country, device, pageviews, events, v`,
+    `SELECT site, toString(hour) AS h, path, source, channel, country, device, pageviews, events, groupBitmapMerge(visitor_bits) AS v FROM ${db}.rollup_events_hourly WHERE ${latest("rollup_events_hourly")} GROUP BY site, h, path, source, channel, country, device, pageviews, events ORDER BY site, h, path, source, channel, country, device, pageviews, events, v`,
     {},
   );
   const rollupSessions = await store.query(
-    `SELECT site, toString(hour) AS h, landing_path, source, channel, sessions, engaged_sessions, pageviews, duration_ms, uniqExactArray(visitor_keys) AS v FROM ${db}.rollup_sessions_hourly WHERE ${latest("rollup_sessions_hourly")} GROUP BY site, h, landing_path, source, channel, sessions, engaged_sessions, pageviews, duration_ms ORDER BY site, h, landing_path, source, channel, sessions, engaged_sessions, pageviews, duration_ms, v`,
+    `SELECT site, toString(hour) AS h, landing_path, source, channel, sessions, engaged_sessions, pageviews, duration_ms, groupBitmapMerge(visitor_bits) AS v FROM ${db}.rollup_sessions_hourly WHERE ${latest("rollup_sessions_hourly")} GROUP BY site, h, landing_path, source, channel, sessions, engaged_sessions, pageviews, duration_ms ORDER BY site, h, landing_path, source, channel, sessions, engaged_sessions, pageviews, duration_ms, v`,
     {},
   );
   const client = await QueryClient.open(pulse.url, pulse.token);

@@ -45,9 +45,9 @@ it("hourly rollups answer exactly what the deduplicated tables answer, after dup
     sessions: await q(`SELECT toString(toDate(start)) AS d, count() AS s, countIf(engaged = 1) AS e, uniqExact(visitor_id) AS vis FROM ${db}.sessions FINAL WHERE site = {site:String} AND is_bot = 0 GROUP BY d ORDER BY d`),
   });
   const rolled = async () => ({
-    byDay: await q(`SELECT toString(toDate(hour)) AS d, sum(pageviews) AS pv, uniqExactArray(visitor_keys) AS vis FROM ${db}.rollup_events_hourly WHERE ${latest("rollup_events_hourly")} GROUP BY d ORDER BY d`),
+    byDay: await q(`SELECT toString(toDate(hour)) AS d, sum(pageviews) AS pv, groupBitmapMerge(visitor_bits) AS vis FROM ${db}.rollup_events_hourly WHERE ${latest("rollup_events_hourly")} GROUP BY d ORDER BY d`),
     byChannel: await q(`SELECT channel, sum(pageviews) AS pv FROM ${db}.rollup_events_hourly WHERE ${latest("rollup_events_hourly")} GROUP BY channel ORDER BY channel`),
-    sessions: await q(`SELECT toString(toDate(hour)) AS d, sum(sessions) AS s, sum(engaged_sessions) AS e, uniqExactArray(visitor_keys) AS vis FROM ${db}.rollup_sessions_hourly WHERE ${latest("rollup_sessions_hourly")} GROUP BY d ORDER BY d`),
+    sessions: await q(`SELECT toString(toDate(hour)) AS d, sum(sessions) AS s, sum(engaged_sessions) AS e, groupBitmapMerge(visitor_bits) AS vis FROM ${db}.rollup_sessions_hourly WHERE ${latest("rollup_sessions_hourly")} GROUP BY d ORDER BY d`),
   });
   for (const [name, sent] of [["site-a", events], ["site-b", other]] as const) {
     site = name;

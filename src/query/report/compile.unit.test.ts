@@ -176,15 +176,15 @@ describe("compiling runReport", () => {
   });
 
   it("counts visitors only for the page when the order does not need them", () => {
-    const visitorCounts = (c: CompiledTable): number => c.rows.sql.split("uniqExactArray(visitor_keys)").length - 1;
+    const visitorCounts = (c: CompiledTable): number => c.rows.sql.split("groupBitmapMerge(visitor_bits)").length - 1;
     const top = (orderBys: unknown[], more: Record<string, unknown> = {}, over: Partial<ReportContext> = {}) =>
       table({ dimensions: ["pagePath"], metrics: ["screenPageViews", "activeUsers"], orderBys, limit: 10, ...more }, over);
     const byViews = [{ metric: { metricName: "screenPageViews" }, desc: true }];
     const pruned = top(byViews);
     // The page is ranked on event counts, then visitors are counted for its keys only.
     expect(visitorCounts(pruned)).toBe(1);
-    expect(pruned.rows.sql).toMatch(/uniqExactArray\(visitor_keys\) AS e_users FROM .* AND \(value\) IN \(SELECT d0 FROM \(SELECT \*, count\(\) OVER \(\) AS __rows/s);
-    expect(pruned.count.sql).not.toContain("uniqExactArray");
+    expect(pruned.rows.sql).toMatch(/groupBitmapMerge\(visitor_bits\) AS e_users FROM .* AND \(value\) IN \(SELECT d0 FROM \(SELECT \*, count\(\) OVER \(\) AS __rows/s);
+    expect(pruned.count.sql).not.toContain("groupBitmapMerge");
     // Ordered or filtered by visitors, without a metric order, or on the raw tables: every row's visitors are counted.
     expect(top([{ metric: { metricName: "activeUsers" }, desc: true }]).rows.sql).not.toContain("LEFT JOIN");
     expect(top(byViews, { metricFilter: { filter: { fieldName: "activeUsers", numericFilter: { operation: "GREATER_THAN", value: { int64Value: "1" } } } } }).rows.sql).not.toContain("LEFT JOIN");

@@ -119,7 +119,7 @@ export const aggregateSql = (a: Aggregate, path: Path, db: string): string | und
       return raw ? "countIf(name IN {keyEvents:Array(String)})" : "sumIf(events, name IN {keyEvents:Array(String)})";
     case "e_users":
     case "s_users":
-      return raw ? "uniqExact(visitor_id)" : "uniqExactArray(visitor_keys)";
+      return raw ? "uniqExact(visitor_id)" : "groupBitmapMerge(visitor_bits)";
     case "s_sessions":
       return raw ? "count()" : "sum(sessions)";
     case "s_engaged":
