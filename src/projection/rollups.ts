@@ -187,13 +187,16 @@ export class RollupRefresher {
     const params = filter.params;
     const siteIn = `site IN [${[...new Set(sites)].map(quote).join(", ")}]`;
     // Numbers for the visitors of these hours that have none: one writer per projection version (the store
-    // writer, or a rebuild for its new version) refreshes at a time, so numbers are never given twice.
+    // writer, or a rebuild for its new version) refreshes at a time, so numbers are never given twice. In the
+    // order visitors were first seen: an hour's visitors then have nearby numbers, and its bitmap stays dense.
     await this.store.command(
       `INSERT INTO ${db}.visitor_numbers (site, visitor_key, num)
-       SELECT f.site, f.k, toUInt32(t.top + row_number() OVER (PARTITION BY f.site ORDER BY f.k))
-       FROM (SELECT DISTINCT site, sipHash64(visitor_id) AS k FROM ${db}.events WHERE ${inHours("ts")}
-             UNION DISTINCT
-             SELECT DISTINCT site, sipHash64(visitor_id) AS k FROM ${db}.sessions WHERE ${inHours("start")}) AS f
+       SELECT f.site, f.k, toUInt32(t.top + row_number() OVER (PARTITION BY f.site ORDER BY f.first, f.k))
+       FROM (SELECT site, k, min(at) AS first
+             FROM (SELECT site, sipHash64(visitor_id) AS k, ts AS at FROM ${db}.events WHERE ${inHours("ts")}
+                   UNION ALL
+                   SELECT site, sipHash64(visitor_id) AS k, start AS at FROM ${db}.sessions WHERE ${inHours("start")})
+             GROUP BY site, k) AS f
        LEFT JOIN (SELECT site AS t_site, max(num) AS top FROM ${db}.visitor_numbers WHERE ${siteIn} GROUP BY site) AS t ON f.site = t.t_site
        WHERE (f.site, f.k) NOT IN (SELECT site, visitor_key FROM ${db}.visitor_numbers WHERE ${siteIn})`,
       params,

@@ -180,9 +180,9 @@ export const compileTable = (spec: RunReportSpec | RealtimeSpec, ctx: ReportCont
   const tieBreak = ["ri", ...dims.map((_, i) => `d${i}`)];
   p.set("limit", spec.limit);
   p.set("offset", spec.offset);
-  // Visitor sets from the rollups are merged in one thread: two threads each build a set of most
-  // of the visitors and then merge them, which on the bench's month took about twice the CPU time
-  // and was never faster, even by the clock.
+  // Visitor sets from the rollups are merged in one thread: with sets of keys, two threads each built a
+  // set of most of the visitors and then merged them, about twice the CPU time and never faster; with
+  // the bitmaps, two threads were no faster either on the bench's month.
   const mergesVisitors = path !== "raw" && [...sides].some((side) => aggregates(side).includes(users));
   const settings = ` SETTINGS join_use_nulls = 0${mergesVisitors ? ", max_threads = 1" : ""}`;
   const totalsInRows = spec.totals && dims.length === 0 && !spec.metricFilter && spec.offset === 0 && spec.limit >= intervals.length;
