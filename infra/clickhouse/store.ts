@@ -95,6 +95,24 @@ export const openAnalyticsStore = async (target: StoreTarget): Promise<Analytics
   const unheld = async (): Promise<void> => {
     while (held) await held;
   };
+  /**
+   * An insert into the active database (`into` undefined: the writer's) waits while a rebuild holds
+   * inserts and is counted until done, so the hold can wait for it; one into another database is neither.
+   */
+  const inserting = async (table: string, into: string | undefined, run: (target: string) => Promise<unknown>): Promise<void> => {
+    const counted = into === undefined;
+    if (counted) {
+      await unheld();
+      inFlight++;
+    }
+    try {
+      await run(`${into ?? db}.${table}`);
+    } catch (e) {
+      throw classify(e, `insert into ${table}`);
+    } finally {
+      if (counted && --inFlight === 0) drained?.();
+    }
+  };
   return {
     get database() {
       return db;
@@ -122,37 +140,19 @@ export const openAnalyticsStore = async (target: StoreTarget): Promise<Analytics
     },
     async insert(table, rows, into) {
       if (rows.length === 0) return;
-      if (into === undefined) await unheld();
-      const counted = into === undefined;
-      if (counted) inFlight++;
-      try {
-        await clients.writes.insert({ table: `${into ?? db}.${table}`, values: rows as Record<string, unknown>[], format: "JSONEachRow" });
-      } catch (e) {
-        throw classify(e, `insert into ${table}`);
-      } finally {
-        if (counted && --inFlight === 0) drained?.();
-      }
+      await inserting(table, into, (target) => clients.writes.insert({ table: target, values: rows as Record<string, unknown>[], format: "JSONEachRow" }));
     },
     async insertEncoded(table, format, body, into) {
       if (body.length === 0) return;
-      // The writer's inserts: held, like `insert`, while a rebuild swaps versions.
-      if (into === undefined) await unheld();
-      const counted = into === undefined;
-      if (counted) inFlight++;
-      const target = `${into ?? db}.${table}`;
-      const query =
-        format === "TabSeparated"
-          ? `INSERT INTO ${target} (${columnsOf(table).join(", ")}) SETTINGS input_format_tsv_empty_as_default = 1 FORMAT TabSeparated`
-          : `INSERT INTO ${target} FORMAT JSONEachRow`;
-      try {
+      await inserting(table, into, async (target) => {
+        const query =
+          format === "TabSeparated"
+            ? `INSERT INTO ${target} (${columnsOf(table).join(", ")}) SETTINGS input_format_tsv_empty_as_default = 1 FORMAT TabSeparated`
+            : `INSERT INTO ${target} FORMAT JSONEachRow`;
         // `insert` would want objects and encode them again; `exec` sends the bytes as they are.
         const result = await clients.writes.exec({ query, values: Readable.from([body], { objectMode: false }) });
         result.stream.destroy();
-      } catch (e) {
-        throw classify(e, `insert into ${table}`);
-      } finally {
-        if (counted && --inFlight === 0) drained?.();
-      }
+      });
     },
     async query<T>(sql: string, params: QueryParams) {
       try {

@@ -5,6 +5,8 @@ const MAX_LITERAL_BYTES = 64 * 1024;
 
 /** A ClickHouse string literal. */
 const quote = (s: string): string => `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+/** The distinct sites as a ClickHouse array literal: `['a', 'b']`. */
+const siteList = (sites: readonly string[]): string => `[${[...new Set(sites)].map(quote).join(", ")}]`;
 
 export interface RefresherOptions {
   /**
@@ -133,7 +135,7 @@ export class RollupRefresher {
     const db = this.store.database;
     for (const table of SESSION_ROLLUP_TABLES) {
       const kept = await this.store.query<{ site: string; hour: string }>(
-        `SELECT DISTINCT site, toString(hour) AS hour FROM ${db}.${table} WHERE site IN [${[...new Set(sites)].map(quote).join(", ")}] AND gen = ${gen}`,
+        `SELECT DISTINCT site, toString(hour) AS hour FROM ${db}.${table} WHERE site IN ${siteList(sites)} AND gen = ${gen}`,
         {},
       );
       const present = new Set(kept.map((k) => `${k.site}\u001f${k.hour}`));
@@ -185,20 +187,22 @@ export class RollupRefresher {
     const filter = hourFilter(sites, hours);
     const inHours = filter.sql;
     const params = filter.params;
-    const siteIn = `site IN [${[...new Set(sites)].map(quote).join(", ")}]`;
+    const siteIn = `site IN ${siteList(sites)}`;
     // Numbers for the visitors of these hours that have none: one writer per projection version (the store
     // writer, or a rebuild for its new version) refreshes at a time, so numbers are never given twice. In the
     // order visitors were first seen: an hour's visitors then have nearby numbers, and its bitmap stays dense.
     await this.store.command(
       `INSERT INTO ${db}.visitor_numbers (site, visitor_key, num)
+       WITH f AS (SELECT site, k, min(at) AS first
+                  FROM (SELECT site, sipHash64(visitor_id) AS k, ts AS at FROM ${db}.events WHERE ${inHours("ts")}
+                        UNION ALL
+                        SELECT site, sipHash64(visitor_id) AS k, start AS at FROM ${db}.sessions WHERE ${inHours("start")})
+                  GROUP BY site, k)
        SELECT f.site, f.k, toUInt32(t.top + row_number() OVER (PARTITION BY f.site ORDER BY f.first, f.k))
-       FROM (SELECT site, k, min(at) AS first
-             FROM (SELECT site, sipHash64(visitor_id) AS k, ts AS at FROM ${db}.events WHERE ${inHours("ts")}
-                   UNION ALL
-                   SELECT site, sipHash64(visitor_id) AS k, start AS at FROM ${db}.sessions WHERE ${inHours("start")})
-             GROUP BY site, k) AS f
+       FROM f
        LEFT JOIN (SELECT site AS t_site, max(num) AS top FROM ${db}.visitor_numbers WHERE ${siteIn} GROUP BY site) AS t ON f.site = t.t_site
-       WHERE (f.site, f.k) NOT IN (SELECT site, visitor_key FROM ${db}.visitor_numbers WHERE ${siteIn})`,
+       -- Only these hours' keys are looked up, through the primary key, not every key of the site.
+       WHERE (f.site, f.k) NOT IN (SELECT site, visitor_key FROM ${db}.visitor_numbers WHERE ${siteIn} AND visitor_key IN (SELECT k FROM f))`,
       params,
     );
     // The deduplicated rows of the touched hours, bots left out, each with its visitor's number.
@@ -273,10 +277,10 @@ const ROLLUP_TABLES = ["rollup_events_hourly", "rollup_sessions_hourly", "rollup
  * refresh of every hour) are bound instead.
  */
 const hourFilter = (sites: readonly string[], hours: readonly string[]): { readonly sql: (col: string) => string; readonly params: QueryParams } => {
-  const siteList = `[${[...new Set(sites)].map(quote).join(", ")}]`;
+  const list = siteList(sites);
   const pairs = sites.map((site, i) => `(${quote(site)}, toDateTime(${quote(hours[i] as string)}, 'UTC'))`).join(", ");
   // The site list first lets the primary key (site, ...) skip other sites' parts before the pairs are matched.
-  if (siteList.length + pairs.length <= MAX_LITERAL_BYTES) return { sql: (col) => `site IN ${siteList} AND (site, toStartOfHour(${col})) IN (SELECT arrayJoin([${pairs}]))`, params: {} };
+  if (list.length + pairs.length <= MAX_LITERAL_BYTES) return { sql: (col) => `site IN ${list} AND (site, toStartOfHour(${col})) IN (SELECT arrayJoin([${pairs}]))`, params: {} };
   return {
     sql: (col) =>
       `site IN {sites:Array(String)} AND (site, toStartOfHour(${col})) IN (SELECT arrayJoin(arrayZip({sites:Array(String)}, arrayMap(h -> toDateTime(h, 'UTC'), {hours:Array(String)}))))`,

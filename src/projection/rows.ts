@@ -1,4 +1,4 @@
-import { EVENT_COLUMNS, SESSION_COLUMNS, tsvLine, type RowsFormat } from "./tsv.js";
+import { columnsOf, tsvLine, type RowsFormat } from "./tsv.js";
 
 /** The rows one worker step produced for the analytics store. */
 export interface ProjectionRows {
@@ -58,7 +58,7 @@ export const chunkRows = (rows: ProjectionRows, maxBytes: number): Uint8Array[] 
     hours = new Map();
   };
   const add = (list: "events" | "sessions", row: Record<string, unknown>, time: unknown): void => {
-    const line = tsvLine(row, list === "events" ? EVENT_COLUMNS : SESSION_COLUMNS);
+    const line = tsvLine(row, columnsOf(list));
     const bytes = Buffer.byteLength(line);
     const site = String(row["site"]);
     const hour = hourOf(time);

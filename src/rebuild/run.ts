@@ -228,12 +228,7 @@ export const runRebuild = async (deps: RebuildDeps, args: RebuildArgs): Promise<
 
   // Rollups of every hour of the new version.
   const refresher = new RollupRefresher(shadowView(store, db));
-  const hours = await store.query<{ site: string; hour: string }>(
-    `SELECT DISTINCT site, toString(toStartOfHour(ts)) AS hour FROM ${db}.events UNION DISTINCT SELECT DISTINCT site, toString(toStartOfHour(start)) AS hour FROM ${db}.sessions`,
-    {},
-  );
-  refresher.touch(hours.map((h) => [h.site, h.hour] as const));
-  tell({ type: "log", line: `computing rollups of ${hours.length} site-hours` });
+  tell({ type: "log", line: `computing rollups of ${await refresher.touchAll()} site-hours` });
   await refresher.refresh();
 
   // The swap: the live writer is held while the last events logged are caught up, then it writes the new version.
