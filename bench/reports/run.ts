@@ -1,7 +1,9 @@
 import { mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { migrateSchema } from "../../infra/clickhouse/migrate.js";
 import { openAnalyticsStore } from "../../infra/clickhouse/store.js";
+import { RollupRefresher } from "../../src/projection/rollups.js";
 import { compileReport, parseReportSpec } from "../../src/query/report.js";
 import { queryService, type ReportSite } from "../../src/query/service.js";
 import { machineInfo } from "../machine.js";
@@ -36,7 +38,18 @@ const main = async (): Promise<void> => {
     say(`loading ${events.toLocaleString("en")} events into ${dir}`);
     await loadMonth(store, events, now, say);
     dataNow = now;
-  } else say(`reusing ${Number(existing?.n).toLocaleString("en")} events in ${dir}`);
+  } else {
+    say(`reusing ${Number(existing?.n).toLocaleString("en")} events in ${dir}`);
+    // As `pulse start` would: rollup tables of an older layout, or added since the load, are made again and filled.
+    const migration = await migrateSchema(store, store.database);
+    if (migration.remadeTables.length > 0) {
+      const t = performance.now();
+      const refresher = new RollupRefresher(store);
+      const hours = await refresher.touchAll();
+      await refresher.refresh();
+      say(`  rollup tables ${migration.remadeTables.join(", ")} made again: ${hours} site-hours recomputed in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    }
+  }
   const sites = new Map<string, ReportSite>(SITES.map((s) => [s.id, { timezone: s.timezone }]));
   const keyEvents = ["signup", "purchase"];
   // The clock of the data: a reused dataset answers as of when it was loaded.

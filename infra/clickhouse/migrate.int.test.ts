@@ -33,7 +33,14 @@ it("adds missing columns to the stored tables, keeping their rows, and reports w
   expect(await columns("old", "events")).toEqual(await columns("cur", "events"));
   expect(await temp.store.query(`SELECT event_id, path, country, is_bot FROM old.events`, {})).toEqual([{ event_id: "e1", path: "/x", country: "", is_bot: 0 }]);
   // Events are stored and no rollup has rows: every rollup must be computed.
-  expect([...result.remadeTables].sort()).toEqual(["rollup_dimension_events_hourly", "rollup_dimension_sessions_hourly", "rollup_events_hourly", "rollup_sessions_hourly", "rollup_site_events_hourly", "rollup_site_sessions_hourly"]);
+  expect([...result.remadeTables].sort()).toEqual([
+    "rollup_dimension_events_daily",
+    "rollup_dimension_events_hourly",
+    "rollup_dimension_sessions_daily",
+    "rollup_dimension_sessions_hourly",
+    "rollup_events_hourly",
+    "rollup_generations",
+    "rollup_sessions_hourly", "rollup_site_events_hourly", "rollup_site_sessions_hourly"]);
   expect(await migrateSchema(temp.store, "old")).toMatchObject({ addedColumns: [] });
 });
 
@@ -42,6 +49,13 @@ it("makes a rollup table that differs again under the current definition", async
   for (const table of ["rollup_events_hourly", "rollup_sessions_hourly", "rollup_dimension_events_hourly", "rollup_dimension_sessions_hourly", "rollup_site_sessions_hourly"]) {
     await temp.store.command(`INSERT INTO cur.${table} (site, hour, gen) VALUES ('a', '2026-11-01 10:00:00', 1)`, {});
   }
+  for (const table of ["rollup_dimension_events_daily", "rollup_dimension_sessions_daily"]) await temp.store.command(`INSERT INTO cur.${table} (site, day, gen) VALUES ('a', '2026-11-01 00:00:00', 1)`, {});
+  await temp.store.command(`INSERT INTO cur.rollup_generations (site, grain, period, gen) VALUES ('a', 'hour', '2026-11-01 10:00:00', 1)`, {});
+  // The same columns with ClickHouse's default granules: reading a few rows decodes thousands of bitmaps.
+  const [made] = await temp.store.query<{ sql: string }>(`SELECT create_table_query AS sql FROM system.tables WHERE database = 'cur' AND name = 'rollup_dimension_events_daily'`, {});
+  await temp.store.command(`DROP TABLE cur.rollup_dimension_events_daily`, {});
+  await temp.store.command((made?.sql ?? "").replace(/ SETTINGS .*$/s, ""), {});
+  await temp.store.command(`INSERT INTO cur.rollup_dimension_events_daily (site, day, gen) VALUES ('a', '2026-11-01 00:00:00', 1)`, {});
   // The earlier shape, visitors as uniqExact states of the ids, with a stale row; and one that has both forms of the visitor sets.
   await temp.store.command(`DROP TABLE cur.rollup_site_events_hourly`, {});
   await temp.store.command(
@@ -51,7 +65,7 @@ it("makes a rollup table that differs again under the current definition", async
   await temp.store.command(`INSERT INTO cur.rollup_site_events_hourly SELECT 'a', toDateTime('2026-11-01 10:00:00', 'UTC'), 1, 999, 999, uniqExactState('v1')`, {});
   await temp.store.command(`ALTER TABLE cur.rollup_site_sessions_hourly ADD COLUMN visitors AggregateFunction(uniqExact, String)`, {});
   const result = await migrateSchema(temp.store, "cur");
-  expect({ ...result, remadeTables: [...result.remadeTables].sort() }).toEqual({ addedColumns: [], remadeTables: ["rollup_site_events_hourly", "rollup_site_sessions_hourly"], incompatible: [] });
+  expect({ ...result, remadeTables: [...result.remadeTables].sort() }).toEqual({ addedColumns: [], remadeTables: ["rollup_dimension_events_daily", "rollup_site_events_hourly", "rollup_site_sessions_hourly"], incompatible: [] });
   expect(await columns("cur", "rollup_site_events_hourly")).toEqual(["events", "gen", "hour", "pageviews", "site", "visitor_bits"]);
   expect(await columns("cur", "rollup_site_sessions_hourly")).not.toContain("visitors");
   const [left] = await temp.store.query<{ n: string | number }>(`SELECT count() AS n FROM cur.rollup_site_events_hourly`, {});

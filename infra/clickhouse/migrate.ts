@@ -39,7 +39,8 @@ interface ColumnRow {
 const isDerived = (table: string): boolean => table.startsWith("rollup_");
 
 // Settings differ between builds without changing what a table holds.
-const engineOf = (t: TableRow): string => t.engine_full.replace(/\s+SETTINGS .*$/s, "");
+/** A table's engine and sorting, and its granule size (which the rollups set), without its other settings. */
+const engineOf = (t: TableRow): string => `${t.engine_full.replace(/\s+SETTINGS .*$/s, "")} index_granularity ${/index_granularity = (\d+)/.exec(t.engine_full)?.[1] ?? "8192"}`;
 
 const tablesOf = (store: AnalyticsStore, db: string): Promise<TableRow[]> =>
   store.query<TableRow>(`SELECT name, engine_full FROM system.tables WHERE database = {db:String}`, { db });

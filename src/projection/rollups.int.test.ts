@@ -2,6 +2,8 @@ import { expect, it } from "vitest";
 import { tempChdbStore } from "../../test/harness/chdb.js";
 import type { SessionAgg } from "../../actors/session/reducer.js";
 import { eventually } from "../../test/harness/pulse.js";
+import { currentHours } from "../../test/harness/rollups.js";
+import { sessionOf } from "../../test/harness/sessions.js";
 import { chTime, eventRow, sessionRow, tombstoneRow } from "../worker/projection.js";
 import { RollupRefresher } from "./rollups.js";
 
@@ -13,40 +15,17 @@ const H1 = Date.UTC(2026, 10, 20, 10, 0, 0);
 const H2 = H1 + 3_600_000;
 const hourOf = (ms: number): string => chTime(ms).slice(0, 13) + ":00:00";
 
-const session = (id: string, start: number, version: number): SessionAgg => ({
-  id,
-  site: SITE,
-  visitor: "v1",
-  start,
-  end: start + 60_000,
-  pageviews: 2,
-  events: 2,
-  landingPage: "https://a.example/",
-  exitPage: "https://a.example/x",
-  referrer: "",
-  source: "(direct)",
-  medium: "(none)",
-  campaign: "",
-  channel: "Direct",
-  browser: "Firefox",
-  os: "Linux",
-  device: "desktop",
-  country: "",
-  bot: false,
-  keyEvents: 0,
-  engaged: true,
-  userId: "",
-  version,
-});
+const session = (id: string, start: number, version: number): SessionAgg =>
+  sessionOf({ id, site: SITE, visitor: "v1", start, end: start + 60_000, pageviews: 2, events: 2, exitPage: "https://a.example/x", engaged: true, version });
 
 const pageview = (id: string, ts: number, sessionId: string): Record<string, unknown> =>
   eventRow({ event: { id, site: SITE, visitor: "v1", name: "pageview", ts, seq: 1, receivedAt: ts, url: "https://a.example/", referrer: "", props: {} }, sessionId, source: "(direct)", medium: "(none)", channel: "Direct", version: 1 });
 
-/** What a reader sees: each hour's newest generation. */
+/** What a reader sees: each hour's current generation. */
 const newest = (table: string, metric: string) =>
   temp.store.query<{ hour: string; n: string }>(
     `SELECT toString(hour) AS hour, toString(sum(${metric})) AS n FROM ${temp.store.database}.${table}
-     WHERE site = {site:String} AND (hour, gen) IN (SELECT hour, max(gen) FROM ${temp.store.database}.${table} WHERE site = {site:String} GROUP BY hour)
+     WHERE site = {site:String} AND ${currentHours(temp.store.database)}
      GROUP BY hour ORDER BY hour`,
     { site: SITE },
   );

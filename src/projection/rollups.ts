@@ -1,3 +1,4 @@
+import { ROLLUP_MEASURES } from "../../infra/clickhouse/schema.js";
 import type { AnalyticsStore, QueryParams } from "../../infra/clickhouse/store.js";
 
 // Touched hours are written into the SQL up to this many bytes, well under the 256 KiB of SQL ClickHouse parses.
@@ -14,6 +15,12 @@ export interface RefresherOptions {
    * costs chDB about as much as the refresh itself, and readers skip older generations anyway.
    */
   readonly collectEveryMs?: number;
+  /**
+   * Daily rows (by one dimension) are made at most this often (0: in every refresh), for the days whose hours were
+   * recomputed since. Under steady traffic today's hours change every second, and merging a whole day's hours each
+   * time would cost a core what a report saves; readers read the hours of a day whose daily rows are behind.
+   */
+  readonly daysEveryMs?: number;
   /** Threads per statement (ClickHouse's max_threads); unset: the store's default. */
   readonly maxThreads?: number;
   readonly now?: () => number;
@@ -33,11 +40,16 @@ const VISITOR_BITS = "groupBitmapStateIf(num, num > 0)";
 /**
  * Keeps the hourly rollups exact: every hour that a flush wrote events or sessions into is
  * recomputed from the deduplicated tables as a new generation, at most once per interval.
- * Readers take the newest generation of each hour (see rollupQuery). Older generations are
- * deleted once superseded, right away or in batches (see RefresherOptions).
+ * A generation is recorded in rollup_generations once its rows are in every table, and readers take each hour's
+ * (and day's) generation recorded last (see compile-table.ts). Older generations are deleted once superseded,
+ * right away or in batches (see RefresherOptions). Days follow their hours, at most once per `daysEveryMs`.
  */
 export class RollupRefresher {
   private readonly touched = new Map<string, Set<string>>();
+  /** Days (`YYYY-MM-DD 00:00:00`) whose hours were recomputed since their daily rows were last made. */
+  private readonly days = new Map<string, Set<string>>();
+  private lastDays = Number.NEGATIVE_INFINITY;
+  private readonly daysEveryMs: number;
   /** Sites whose hours a refresh under way is recomputing. */
   private readonly refreshing = new Map<string, number>();
   /** Hours recomputed since their older generations were last deleted, with their newest generation. */
@@ -53,6 +65,7 @@ export class RollupRefresher {
     options: RefresherOptions = {},
   ) {
     this.collectEveryMs = options.collectEveryMs ?? 0;
+    this.daysEveryMs = options.daysEveryMs ?? 0;
     this.settings = options.maxThreads ? `\n       SETTINGS max_threads = ${options.maxThreads}` : "";
     this.now = options.now ?? Date.now;
     this.lastCollect = this.now();
@@ -67,8 +80,13 @@ export class RollupRefresher {
     }
   }
 
+  /** Sites with hours to recompute, or with days whose daily rows are due. */
   get pending(): number {
-    return this.touched.size;
+    return this.touched.size + (this.daysDue() ? this.days.size : 0);
+  }
+
+  private daysDue(): boolean {
+    return this.days.size > 0 && this.now() - this.lastDays >= this.daysEveryMs;
   }
 
   /** Whether the site has rows inserted that its rollups do not reflect yet. */
@@ -79,39 +97,79 @@ export class RollupRefresher {
   /**
    * Recomputes every touched hour of every site in one statement per table: a statement per
    * site cost chDB about as much per site as for all of them, so that refreshes with many
-   * sites fell behind. On failure the hours are touched again, and the next call retries.
-   * Returns the sites whose rollups changed.
+   * sites fell behind. Then, when due (or with `allDays`), the daily rows of the days those hours
+   * fall in. On failure the hours and days are kept, and the next call retries.
+   * Returns the sites whose hourly rollups changed (daily rows do not change any answer).
    */
-  async refresh(): Promise<ReadonlySet<string>> {
-    const work = [...this.touched];
+  async refresh(allDays = false): Promise<ReadonlySet<string>> {
+    const work = pairsOf(this.touched);
     this.touched.clear();
-    const sites: string[] = [];
-    const hours: string[] = [];
-    for (const [site, hourSet] of work) {
-      for (const h of hourSet) {
-        sites.push(site);
-        hours.push(h);
-      }
-    }
-    if (sites.length === 0) return new Set();
-    for (const [site] of work) this.refreshing.set(site, (this.refreshing.get(site) ?? 0) + 1);
+    const daysNow = allDays || this.now() - this.lastDays >= this.daysEveryMs;
+    if (work.sites.length === 0 && !(daysNow && this.days.size > 0)) return new Set();
+    // Reports read the raw tables while rows of these sites are being written (see `behind`).
+    const busy = [...new Set([...work.sites, ...(daysNow ? this.days.keys() : [])])];
+    for (const site of busy) this.refreshing.set(site, (this.refreshing.get(site) ?? 0) + 1);
+    let hoursDone = false;
     try {
-      const db = this.store.database;
-      const gen = await this.recompute(sites, hours);
-      if (this.collectEveryMs > 0) await this.emptyHours(sites, hours, gen);
-      sites.forEach((site, i) => this.superseded.set(`${site}\u001f${hours[i] as string}`, { db, site, hour: hours[i] as string, gen }));
-      if (this.now() - this.lastCollect >= this.collectEveryMs) await this.collect();
+      if (work.sites.length > 0) await this.refreshHours(work.sites, work.periods);
+      hoursDone = true;
+      if (daysNow && this.days.size > 0) await this.refreshDays();
     } catch (e) {
-      for (const [site, hourSet] of work) for (const h of hourSet) this.touched.set(site, (this.touched.get(site) ?? new Set()).add(h));
+      if (!hoursDone) add(this.touched, work.sites, work.periods);
       throw e;
     } finally {
-      for (const [site] of work) {
+      for (const site of busy) {
         const n = (this.refreshing.get(site) ?? 1) - 1;
         if (n > 0) this.refreshing.set(site, n);
         else this.refreshing.delete(site);
       }
     }
-    return new Set(sites);
+    return new Set(work.sites);
+  }
+
+  private async refreshHours(sites: readonly string[], hours: readonly string[]): Promise<void> {
+    const db = this.store.database;
+    const gen = await this.recompute(sites, hours);
+    sites.forEach((site, i) => this.superseded.set(`${site}\u001f${hours[i] as string}`, { db, site, hour: hours[i] as string, gen }));
+    add(
+      this.days,
+      sites,
+      hours.map((h) => `${h.slice(0, 10)} 00:00:00`),
+    );
+    if (this.now() - this.lastCollect >= this.collectEveryMs) await this.collect();
+  }
+
+  /**
+   * Makes the daily rows of the pending days from the current generation of each of their hours, then records the
+   * days' new generation (see rollup_generations), and deletes the days' older daily rows. A day with no hours
+   * left gets no rows, and reads as empty.
+   */
+  private async refreshDays(): Promise<void> {
+    const work = pairsOf(this.days);
+    this.days.clear();
+    this.lastDays = this.now();
+    try {
+      const db = this.store.database;
+      const gen = `toUInt64(${this.nextGen()})`;
+      const filter = periodFilter(work.sites, work.periods, "toStartOfDay");
+      const settings = this.collectEveryMs > 0 ? " SETTINGS lightweight_deletes_sync = 0" : "";
+      const current = currentHours(db, filter.sql("period"));
+      for (const { hourly, daily, measures } of DAILY_TABLES) {
+        await this.store.command(
+          `INSERT INTO ${db}.${daily} (site, day, gen, dimension, value, ${measures.map(([name]) => name).join(", ")})
+           SELECT site, toStartOfDay(hour) AS day, ${gen}, dimension, value, ${measures.map(([name, agg]) => `${agg}(${name})`).join(", ")}
+           FROM ${db}.${hourly} WHERE ${filter.sql("hour")} AND (site, hour, gen) IN (${current})
+           GROUP BY site, day, dimension, value${this.settings}`,
+          filter.params,
+        );
+      }
+      await this.store.command(`INSERT INTO ${db}.rollup_generations (site, grain, period, gen) SELECT site, 'day', period, ${gen} FROM (${filter.rows})`, filter.params);
+      for (const { daily } of DAILY_TABLES) await this.store.command(`DELETE FROM ${db}.${daily} WHERE ${filter.sql("day")} AND gen < ${gen}${settings}`, filter.params);
+      await this.store.command(`DELETE FROM ${db}.rollup_generations WHERE grain = 'day' AND ${filter.sql("period")} AND gen < ${gen}${settings}`, filter.params);
+    } catch (e) {
+      add(this.days, work.sites, work.periods);
+      throw e;
+    }
   }
 
   /** Touches every hour that holds events or sessions: after the rollup tables were made again (see migrate.ts). Returns how many. */
@@ -127,29 +185,6 @@ export class RollupRefresher {
   }
 
   /**
-   * An hour that has no rows left gets no rows in a new generation, so its older generation would still be read
-   * as the newest: such hours lose their older generations at once. Only sessions leave an hour (when a late
-   * event moves a session's start); events stay in theirs.
-   */
-  private async emptyHours(sites: readonly string[], hours: readonly string[], gen: number): Promise<void> {
-    const db = this.store.database;
-    for (const table of SESSION_ROLLUP_TABLES) {
-      const kept = await this.store.query<{ site: string; hour: string }>(
-        `SELECT DISTINCT site, toString(hour) AS hour FROM ${db}.${table} WHERE site IN ${siteList(sites)} AND gen = ${gen}`,
-        {},
-      );
-      const present = new Set(kept.map((k) => `${k.site}\u001f${k.hour}`));
-      const empty = sites.flatMap((site, i) => (present.has(`${site}\u001f${hours[i] as string}`) ? [] : [i]));
-      if (empty.length === 0) continue;
-      const inHours = hourFilter(
-        empty.map((i) => sites[i] as string),
-        empty.map((i) => hours[i] as string),
-      );
-      await this.store.command(`DELETE FROM ${db}.${table} WHERE ${inHours.sql("hour")} AND gen < toUInt64(${gen})`, inHours.params);
-    }
-  }
-
-  /**
    * Deletes the generations older than the newest of each hour recomputed since the last call. One
    * statement per table needs one bound for all those hours: the oldest of their newest generations.
    * Hours recomputed since then keep some older generations until a later call.
@@ -162,29 +197,37 @@ export class RollupRefresher {
     if (this.superseded.size === 0) return;
     const entries = [...this.superseded.values()];
     const below = Math.min(...entries.map((e) => e.gen));
-    const inHours = hourFilter(
+    const inHours = periodFilter(
       entries.map((e) => e.site),
       entries.map((e) => e.hour),
+      "toStartOfHour",
     );
-    // Older generations go: this also empties an hour that has no rows left (a session whose start moved away).
-    // Batched, that is done already (see emptyHours), so the delete may finish in the background instead of
-    // holding up the next refresh for seconds.
+    // Readers take the generation recorded last, so older ones are only space: batched, the delete may finish in the
+    // background instead of holding up the next refresh for seconds.
     const settings = this.collectEveryMs > 0 ? " SETTINGS lightweight_deletes_sync = 0" : "";
-    for (const table of ROLLUP_TABLES) await this.store.command(`DELETE FROM ${db}.${table} WHERE ${inHours.sql("hour")} AND gen < toUInt64(${below})${settings}`, inHours.params);
+    for (const table of HOURLY_TABLES) await this.store.command(`DELETE FROM ${db}.${table} WHERE ${inHours.sql("hour")} AND gen < toUInt64(${below})${settings}`, inHours.params);
+    await this.store.command(`DELETE FROM ${db}.rollup_generations WHERE grain = 'hour' AND ${inHours.sql("period")} AND gen < toUInt64(${below})${settings}`, inHours.params);
     for (const [key, e] of this.superseded) if (e.gen === below) this.superseded.delete(key);
   }
 
   /**
+   * Generations follow the clock (µs), so that of two refreshers of one table (the live writer's and a
+   * rebuild's), the later refresh of an hour supersedes the earlier one.
+   */
+  private nextGen(): number {
+    this.gen = Math.max(this.gen + 1, Date.now() * 1000);
+    return this.gen;
+  }
+
+  /**
    * `sites` and `hours` pair up by position: (sites[i], hours[i]) is one touched hour. Returns the generation written.
-   * Hours are written into the SQL rather than bound where they fit (see hourFilter).
+   * Hours are written into the SQL rather than bound where they fit (see periodFilter).
    */
   private async recompute(sites: readonly string[], hours: readonly string[]): Promise<number> {
     const db = this.store.database;
-    // Generations follow the clock (µs), so that of two refreshers of one table (the live writer's and a
-    // rebuild's), the later refresh of an hour supersedes the earlier one.
-    this.gen = Math.max(this.gen + 1, Date.now() * 1000);
-    const gen = `toUInt64(${this.gen})`;
-    const filter = hourFilter(sites, hours);
+    const number = this.nextGen();
+    const gen = `toUInt64(${number})`;
+    const filter = periodFilter(sites, hours, "toStartOfHour");
     const inHours = filter.sql;
     const params = filter.params;
     const siteIn = `site IN ${siteList(sites)}`;
@@ -263,27 +306,63 @@ export class RollupRefresher {
        GROUP BY site, hour, dimension, value${this.settings}`,
       params,
     );
-    return this.gen;
+    // Last: readers take these hours' new rows from here on, in every table at once.
+    await this.store.command(`INSERT INTO ${db}.rollup_generations (site, grain, period, gen) SELECT site, 'hour', period, ${gen} FROM (${filter.rows})`, params);
+    return number;
   }
 }
 
-const SESSION_ROLLUP_TABLES = ["rollup_sessions_hourly", "rollup_site_sessions_hourly", "rollup_dimension_sessions_hourly"];
-const ROLLUP_TABLES = ["rollup_events_hourly", "rollup_sessions_hourly", "rollup_site_events_hourly", "rollup_site_sessions_hourly", "rollup_dimension_events_hourly", "rollup_dimension_sessions_hourly"];
+const HOURLY_TABLES = ["rollup_events_hourly", "rollup_sessions_hourly", "rollup_site_events_hourly", "rollup_site_sessions_hourly", "rollup_dimension_events_hourly", "rollup_dimension_sessions_hourly"];
+
+/** The daily tables, each made from an hourly table by one dimension. */
+const DAILY_TABLES = (["events", "sessions"] as const).map((side) => ({
+  hourly: `rollup_dimension_${side}_hourly`,
+  daily: `rollup_dimension_${side}_daily`,
+  // Counts add up; visitor bitmaps are merged into one.
+  measures: ROLLUP_MEASURES[side].map((name) => [name, name === "visitor_bits" ? "groupBitmapMergeState" : "sum"] as const),
+}));
+
+/** (site, period) pairs as two arrays that pair up by position. */
+const pairsOf = (map: ReadonlyMap<string, ReadonlySet<string>>): { readonly sites: string[]; readonly periods: string[] } => {
+  const sites: string[] = [];
+  const periods: string[] = [];
+  for (const [site, set] of map) {
+    for (const p of set) {
+      sites.push(site);
+      periods.push(p);
+    }
+  }
+  return { sites, periods };
+};
+
+const add = (map: Map<string, Set<string>>, sites: readonly string[], periods: readonly string[]): void => {
+  sites.forEach((site, i) => map.set(site, (map.get(site) ?? new Set()).add(periods[i] as string)));
+};
 
 /**
- * A filter on a time column for the touched (sites[i], hours[i]) pairs. The pairs are written into the SQL
+ * A filter on a time column for the (sites[i], periods[i]) pairs, a period being the start of an hour or a day
+ * as `start` computes it from the column. The pairs are written into the SQL
  * when they fit: chDB runs statements with bound parameters one at a time across all its connections, so
  * the live writer's refresh, with bound parameters, would hold up the reports. Many pairs (a rebuild's
  * refresh of every hour) are bound instead.
  */
-const hourFilter = (sites: readonly string[], hours: readonly string[]): { readonly sql: (col: string) => string; readonly params: QueryParams } => {
+const periodFilter = (
+  sites: readonly string[],
+  periods: readonly string[],
+  start: "toStartOfHour" | "toStartOfDay",
+): { readonly sql: (col: string) => string; readonly rows: string; readonly params: QueryParams } => {
   const list = siteList(sites);
-  const pairs = sites.map((site, i) => `(${quote(site)}, toDateTime(${quote(hours[i] as string)}, 'UTC'))`).join(", ");
-  // The site list first lets the primary key (site, ...) skip other sites' parts before the pairs are matched.
-  if (list.length + pairs.length <= MAX_LITERAL_BYTES) return { sql: (col) => `site IN ${list} AND (site, toStartOfHour(${col})) IN (SELECT arrayJoin([${pairs}]))`, params: {} };
+  const pairs = sites.map((site, i) => `(${quote(site)}, toDateTime(${quote(periods[i] as string)}, 'UTC'))`).join(", ");
+  const literal = list.length + pairs.length <= MAX_LITERAL_BYTES;
+  const siteIn = literal ? list : "{sites:Array(String)}";
+  const array = literal ? `[${pairs}]` : `arrayZip({sites:Array(String)}, arrayMap(h -> toDateTime(h, 'UTC'), {periods:Array(String)}))`;
   return {
-    sql: (col) =>
-      `site IN {sites:Array(String)} AND (site, toStartOfHour(${col})) IN (SELECT arrayJoin(arrayZip({sites:Array(String)}, arrayMap(h -> toDateTime(h, 'UTC'), {hours:Array(String)}))))`,
-    params: { sites, hours },
+    // The site list first lets the primary key (site, ...) skip other sites' parts before the pairs are matched.
+    sql: (col) => `site IN ${siteIn} AND (site, ${start}(${col})) IN (SELECT arrayJoin(${array}))`,
+    rows: `SELECT p.1 AS site, p.2 AS period FROM (SELECT arrayJoin(${array}) AS p)`,
+    params: literal ? {} : { sites, periods },
   };
 };
+
+/** The current generation of the hours a filter on `period` keeps, as (site, hour, gen). */
+const currentHours = (db: string, periodIn: string): string => `SELECT site, period, max(gen) FROM ${db}.rollup_generations WHERE grain = 'hour' AND ${periodIn} GROUP BY site, period`;

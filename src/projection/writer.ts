@@ -90,8 +90,9 @@ export const startProjectionWriter = async (o: WriterOptions): Promise<Projectio
   };
 
   // Older generations are deleted every few seconds rather than after each refresh: the deletes cost as much as the refresh.
+  // Daily rows once a minute: today's change every second, and reports read a day's hours meanwhile.
   // In-process, a refresh shares the machine's cores with the pipeline: one thread leaves the others to inserts and reports.
-  const rollups = new RollupRefresher(o.store, { collectEveryMs: 10_000, ...(o.store.engine === "chdb" ? { maxThreads: 1 } : {}) });
+  const rollups = new RollupRefresher(o.store, { collectEveryMs: 10_000, daysEveryMs: 60_000, ...(o.store.engine === "chdb" ? { maxThreads: 1 } : {}) });
   if (o.recomputeRollups) o.report(`recomputing the rollups of ${await rollups.touchAll()} hours`);
   let refreshing: Promise<void> | undefined;
   // Under steady traffic every second has hours to refresh, and a refresh of many busy hours can take
@@ -147,7 +148,8 @@ export const startProjectionWriter = async (o: WriterOptions): Promise<Projectio
       await loop;
       clearInterval(refreshTimer);
       await refreshing;
-      if (rollups.pending > 0) await rollups.refresh().catch((e: unknown) => o.report("rollup refresh failed at stop", e));
+      // The days too, so that a restart finds them made.
+      await rollups.refresh(true).catch((e: unknown) => o.report("rollup refresh failed at stop", e));
     },
   };
 };

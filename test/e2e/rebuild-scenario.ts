@@ -6,6 +6,7 @@ import type { AnalyticsStore } from "../../infra/clickhouse/store.js";
 import type { PulseEvent } from "../../src/core/event.js";
 import { eventually, groupBy, postJson, type TestPulse } from "../harness/pulse.js";
 import { QueryClient } from "../harness/ws-client.js";
+import { currentHours } from "../harness/rollups.js";
 
 export const SITES = ["site-a", "site-b"] as const;
 const DAY = Date.parse("2026-11-20T08:00:00Z");
@@ -83,13 +84,13 @@ export const snapshot = async (pulse: TestPulse) => {
   const db = store.database;
   const events = await store.query(`SELECT * EXCEPT (version, seq, received_at) FROM ${db}.events FINAL ORDER BY site, event_id`, {});
   const sessions = await store.query(`SELECT * FROM ${db}.sessions FINAL ORDER BY site, session_id`, {});
-  const latest = (table: string): string => `(site, hour, gen) IN (SELECT site, hour, max(gen) FROM ${db}.${table} GROUP BY site, hour)`;
+  const current = currentHours(db);
   const rollupEvents = await store.query(
-    `SELECT site, toString(hour) AS h, path, source, channel, country, device, pageviews, events, groupBitmapMerge(visitor_bits) AS v FROM ${db}.rollup_events_hourly WHERE ${latest("rollup_events_hourly")} GROUP BY site, h, path, source, channel, country, device, pageviews, events ORDER BY site, h, path, source, channel, country, device, pageviews, events, v`,
+    `SELECT site, toString(hour) AS h, path, source, channel, country, device, pageviews, events, groupBitmapMerge(visitor_bits) AS v FROM ${db}.rollup_events_hourly WHERE ${current} GROUP BY site, h, path, source, channel, country, device, pageviews, events ORDER BY site, h, path, source, channel, country, device, pageviews, events, v`,
     {},
   );
   const rollupSessions = await store.query(
-    `SELECT site, toString(hour) AS h, landing_path, source, channel, sessions, engaged_sessions, pageviews, duration_ms, groupBitmapMerge(visitor_bits) AS v FROM ${db}.rollup_sessions_hourly WHERE ${latest("rollup_sessions_hourly")} GROUP BY site, h, landing_path, source, channel, sessions, engaged_sessions, pageviews, duration_ms ORDER BY site, h, landing_path, source, channel, sessions, engaged_sessions, pageviews, duration_ms, v`,
+    `SELECT site, toString(hour) AS h, landing_path, source, channel, sessions, engaged_sessions, pageviews, duration_ms, groupBitmapMerge(visitor_bits) AS v FROM ${db}.rollup_sessions_hourly WHERE ${current} GROUP BY site, h, landing_path, source, channel, sessions, engaged_sessions, pageviews, duration_ms ORDER BY site, h, landing_path, source, channel, sessions, engaged_sessions, pageviews, duration_ms, v`,
     {},
   );
   const client = await QueryClient.open(pulse.url, pulse.token);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { eventually, postJson, startTestPulse, type TestPulse } from "../harness/pulse.js";
+import { currentHours } from "../harness/rollups.js";
 
 let pulse: TestPulse;
 beforeAll(async () => {
@@ -38,16 +39,16 @@ it("hourly rollups answer exactly what the deduplicated tables answer, after dup
   const db = store.database;
   let site = "site-a";
   const q = <T>(sql: string) => store.query<T>(sql, { site });
-  const latest = (table: string) => `site = {site:String} AND (hour, gen) IN (SELECT hour, max(gen) FROM ${db}.${table} WHERE site = {site:String} GROUP BY hour)`;
+  const current = `site = {site:String} AND ${currentHours(db)}`;
   const raw = async () => ({
     byDay: await q(`SELECT toString(toDate(ts)) AS d, countIf(name = 'pageview') AS pv, uniqExact(visitor_id) AS vis FROM ${db}.events FINAL WHERE site = {site:String} AND is_bot = 0 GROUP BY d ORDER BY d`),
     byChannel: await q(`SELECT channel, countIf(name = 'pageview') AS pv FROM ${db}.events FINAL WHERE site = {site:String} AND is_bot = 0 GROUP BY channel ORDER BY channel`),
     sessions: await q(`SELECT toString(toDate(start)) AS d, count() AS s, countIf(engaged = 1) AS e, uniqExact(visitor_id) AS vis FROM ${db}.sessions FINAL WHERE site = {site:String} AND is_bot = 0 GROUP BY d ORDER BY d`),
   });
   const rolled = async () => ({
-    byDay: await q(`SELECT toString(toDate(hour)) AS d, sum(pageviews) AS pv, groupBitmapMerge(visitor_bits) AS vis FROM ${db}.rollup_events_hourly WHERE ${latest("rollup_events_hourly")} GROUP BY d ORDER BY d`),
-    byChannel: await q(`SELECT channel, sum(pageviews) AS pv FROM ${db}.rollup_events_hourly WHERE ${latest("rollup_events_hourly")} GROUP BY channel ORDER BY channel`),
-    sessions: await q(`SELECT toString(toDate(hour)) AS d, sum(sessions) AS s, sum(engaged_sessions) AS e, groupBitmapMerge(visitor_bits) AS vis FROM ${db}.rollup_sessions_hourly WHERE ${latest("rollup_sessions_hourly")} GROUP BY d ORDER BY d`),
+    byDay: await q(`SELECT toString(toDate(hour)) AS d, sum(pageviews) AS pv, groupBitmapMerge(visitor_bits) AS vis FROM ${db}.rollup_events_hourly WHERE ${current} GROUP BY d ORDER BY d`),
+    byChannel: await q(`SELECT channel, sum(pageviews) AS pv FROM ${db}.rollup_events_hourly WHERE ${current} GROUP BY channel ORDER BY channel`),
+    sessions: await q(`SELECT toString(toDate(hour)) AS d, sum(sessions) AS s, sum(engaged_sessions) AS e, groupBitmapMerge(visitor_bits) AS vis FROM ${db}.rollup_sessions_hourly WHERE ${current} GROUP BY d ORDER BY d`),
   });
   for (const [name, sent] of [["site-a", events], ["site-b", other]] as const) {
     site = name;

@@ -3,7 +3,8 @@ import { filterFields } from "./parse-filter.js";
 import { filterSql } from "./filter-sql.js";
 import { invalid, quote } from "./input.js";
 import { Params } from "./params.js";
-import { chTime, checkZone, interval, onWholeHours, type Interval } from "./time.js";
+import { ROLLUP_MEASURES } from "../../../infra/clickhouse/schema.js";
+import { chTime, checkZone, interval, onWholeHours, wholeUtcDays, type Interval } from "./time.js";
 import type { BoundQuery, ReportContext } from "./context.js";
 import type { OrderBy, RealtimeSpec, RunReportSpec } from "./spec.js";
 
@@ -128,7 +129,18 @@ export const compileTable = (spec: RunReportSpec | RealtimeSpec, ctx: ReportCont
     filterFields(spec.metricFilter).every((n) => !usersNamed.has(findMetric(n)?.name ?? ""));
 
   const db = ctx.database;
-  const ranges = intervals.map((i, k) => ({ index: k, name: p.bind("String", i.name), from: p.bind("String", chTime(i.fromMs)), to: p.bind("String", chTime(i.toMs)) }));
+  // Reports by one dimension and no time dimension read whole UTC days from the daily rows.
+  const daily = path === "dimension-rollup" && allDims.every(([, d]) => !d.time);
+  const ranges = intervals.map((i, k) => {
+    const days = daily ? wholeUtcDays(i) : undefined;
+    return {
+      index: k,
+      name: p.bind("String", i.name),
+      from: p.bind("String", chTime(i.fromMs)),
+      to: p.bind("String", chTime(i.toMs)),
+      days: days && { from: p.bind("String", chTime(days.fromMs)), to: p.bind("String", chTime(days.toMs)) },
+    };
+  });
 
   /** `only` replaces the side's aggregates; `keysIn` keeps the rows whose dimension values that query (of `d0…`) returns. */
   const sideQuery = (side: Side, withDims: boolean, only?: readonly Aggregate[], keysIn?: string): string => {
@@ -145,19 +157,41 @@ export const compileTable = (spec: RunReportSpec | RealtimeSpec, ctx: ReportCont
     const group = withDims && dims.length > 0 ? ` GROUP BY ${dims.map((_, i) => `d${i}`).join(", ")}` : "";
     return ranges
       .map((r) => {
+        if (r.days) return `SELECT toUInt8(${r.index}) AS ri, ${r.name} AS dr${keys.map((k) => `, ${k}`).join("")}, ${aggs.join(", ")} FROM (${dayRows(side, r, r.days)}) AS rows WHERE 1 = 1${where}${group}`;
         const t = source.time;
         const bounds =
           path === "raw"
             ? `${t} >= toDateTime64(${r.from}, 3, 'UTC') AND ${t} < toDateTime64(${r.to}, 3, 'UTC')`
             : `${t} >= toDateTime(${r.from}, 'UTC') AND ${t} < toDateTime(${r.to}, 'UTC')`;
-        // Rollups keep several generations of an hour for a moment; only the newest counts.
+        // Rollups keep several generations of an hour for a moment; the one rollup_generations records last counts.
         const base =
           path === "raw"
             ? `${table} FINAL WHERE site = {site:String} AND is_bot = 0`
-            : `${table} WHERE site = {site:String}${path === "dimension-rollup" ? " AND dimension = {dimension:String}" : ""} AND (hour, gen) IN (SELECT hour, max(gen) FROM ${table} WHERE site = {site:String} AND ${bounds} GROUP BY hour)`;
+            : `${table} WHERE site = {site:String}${path === "dimension-rollup" ? " AND dimension = {dimension:String}" : ""} AND (hour, gen) IN (${generations("hour", r.from, r.to)})`;
         return `SELECT toUInt8(${r.index}) AS ri, ${r.name} AS dr${keys.map((k) => `, ${k}`).join("")}, ${aggs.join(", ")} FROM ${base} AND ${bounds}${where}${group}`;
       })
       .join("\nUNION ALL\n");
+  };
+
+  /** The current generation of each hour or day from `from` to `to`, as (period, g). */
+  const generations = (grain: "hour" | "day", from: string, to: string): string =>
+    `SELECT period, max(gen) AS g FROM ${db}.rollup_generations WHERE site = {site:String} AND grain = '${grain}' AND period >= toDateTime(${from}, 'UTC') AND period < toDateTime(${to}, 'UTC') GROUP BY period`;
+
+  /**
+   * The rows by one dimension of a range with whole UTC days: the daily rows of the days made since their hours
+   * last changed, the hourly rows of the other hours. Daily rows are made a while after the hours (see
+   * RollupRefresher), and until then the day's hours answer.
+   */
+  const dayRows = (side: Side, r: { from: string; to: string }, days: { from: string; to: string }): string => {
+    const cols = ["value", ...ROLLUP_MEASURES[side]].join(", ");
+    // In one pass over the generations: a day's newest daily generation, kept if newer than any of its hours'.
+    const current = `SELECT toStartOfDay(period) AS day, maxIf(gen, grain = 'day') AS g FROM ${db}.rollup_generations
+      WHERE site = {site:String} AND period >= toDateTime(${days.from}, 'UTC') AND period < toDateTime(${days.to}, 'UTC')
+      GROUP BY day HAVING g > maxIf(gen, grain = 'hour')`;
+    return `SELECT ${cols} FROM ${db}.rollup_dimension_${side}_daily WHERE site = {site:String} AND dimension = {dimension:String} AND (day, gen) IN (SELECT day, g FROM (${current}))
+      UNION ALL
+      SELECT ${cols} FROM ${db}.${TABLES[side]["dimension-rollup"]} WHERE site = {site:String} AND dimension = {dimension:String}
+        AND (hour, gen) IN (SELECT period, g FROM (${generations("hour", r.from, r.to)}) WHERE toStartOfDay(period) NOT IN (SELECT day FROM (${current})))`;
   };
 
   const core = (withDims: boolean): string => {

@@ -138,6 +138,14 @@ describe("compiling runReport", () => {
     const byCountry = table({ dimensions: ["country"], metrics: ["sessions"] }, { source: "rollup" });
     expect(byCountry.rows.sql).toContain("pulse_db.rollup_dimension_sessions_hourly WHERE site = {site:String} AND dimension = {dimension:String}");
     expect(byCountry.rows.params["dimension"]).toBe("country");
+    // No time dimension and a range holding whole UTC days: those days from the daily rows, the hours around them from the hourly ones.
+    expect(byCountry.rows.sql).toContain("pulse_db.rollup_dimension_sessions_daily");
+    const berlin = table({ dimensions: ["country"], metrics: ["sessions"], dateRanges: [{ startDate: "2026-11-01", endDate: "2026-11-03" }] }, { source: "rollup", timezone: "Europe/Berlin" });
+    expect(Object.values(berlin.rows.params)).toEqual(expect.arrayContaining(["2026-10-31 23:00:00.000", "2026-11-01 00:00:00.000", "2026-11-03 00:00:00.000", "2026-11-03 23:00:00.000"]));
+    expect(table({ dimensions: ["date", "country"], metrics: ["sessions"] }, { source: "rollup" }).rows.sql).not.toContain("_daily");
+    // A single Berlin day holds no whole UTC day.
+    const oneDay = table({ dimensions: ["country"], metrics: ["sessions"], dateRanges: [{ startDate: "2026-11-01", endDate: "2026-11-01" }] }, { source: "rollup", timezone: "Europe/Berlin" });
+    expect(oneDay.rows.sql).not.toContain("_daily");
     expect(table({ dimensions: ["device", "country"], metrics: ["sessions"] }, { source: "rollup" }).rows.sql).toContain("pulse_db.rollup_sessions_hourly");
     expect(refused(() => table({ dimensions: ["date"], metrics: ["newUsers"] }, { source: "rollup" }))).toMatch(/cannot be answered from the hourly rollups/);
     expect(refused(() => table({ metrics: ["sessions"] }, { source: "rollup", timezone: "Asia/Kolkata" }))).toMatch(/hourly rollups/);

@@ -101,5 +101,12 @@ export const onWholeHours = (i: Interval, tz: string): boolean => {
   return offsetMs(tz, i.toMs - 1) % HOUR_MS === 0;
 };
 
+/** The whole UTC days inside an interval, if there is one: the daily rollups serve those. */
+export const wholeUtcDays = (i: Interval): Interval | undefined => {
+  const fromMs = Math.ceil(i.fromMs / DAY_MS) * DAY_MS;
+  const toMs = Math.floor(i.toMs / DAY_MS) * DAY_MS;
+  return toMs > fromMs ? { name: i.name, fromMs, toMs } : undefined;
+};
+
 /** ClickHouse DateTime64(3) text in UTC, as bound parameters carry instants. */
 export const chTime = (ms: number): string => new Date(ms).toISOString().replace("T", " ").replace("Z", "");
