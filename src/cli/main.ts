@@ -2,6 +2,7 @@
 import { ENV_DOC, loadConfig } from "../config/config.js";
 import { ConfigError } from "../core/errors.js";
 import { ALL_ROLES, startPulse, type Role } from "../app/pulse.js";
+import { startBackgroundNice } from "../app/thread-priority.js";
 import { ADMIN_HELP, runAdmin } from "./admin.js";
 import { runRebuildCommand, runStatusCommand } from "./rebuild.js";
 import { REBUILD_HELP } from "../rebuild/args.js";
@@ -56,6 +57,8 @@ const start = async (roles: readonly Role[]): Promise<void> => {
   const pulse = await startPulse(config, roles, say, { workerThread: roles.includes("edge") && roles.includes("worker") });
   if (pulse.url) say(`listening on ${pulse.url}  (POST /collect, GET /healthz, GET /readyz, WebSocket /ws)`);
   say(`running: ${roles.join(", ")}`);
+  // Only beside an edge on this process's main thread is there an ack to keep ahead of the rest.
+  const stopNice = roles.includes("edge") && roles.length > 1 ? startBackgroundNice(config.backgroundNice, 1000, say) : () => undefined;
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) {
@@ -63,6 +66,7 @@ const start = async (roles: readonly Role[]): Promise<void> => {
       process.exit(1);
     }
     stopping = true;
+    stopNice();
     say(`${signal}: draining`);
     pulse.stop().then(
       () => {

@@ -47,6 +47,7 @@ describe("loadConfig defaults", () => {
       maxSnapshotMb: 128,
       maxQueriesPerToken: 16,
       memoryReportMs: 0,
+      backgroundNice: 10,
       visitorSalt: "",
       namespace: "pulse",
     });
@@ -115,6 +116,7 @@ describe("loadConfig defaults", () => {
       "PULSE_MAX_SNAPSHOT_MB",
       "PULSE_MAX_QUERIES_PER_TOKEN",
       "PULSE_MEMORY_REPORT",
+      "PULSE_BACKGROUND_NICE",
       "PULSE_VISITOR_SALT",
       "PULSE_NAMESPACE",
     ]);
@@ -153,6 +155,7 @@ describe("loadConfig values", () => {
       PULSE_MAX_SNAPSHOT_MB: "0",
       PULSE_MAX_QUERIES_PER_TOKEN: "3",
       PULSE_MEMORY_REPORT: "10s",
+      PULSE_BACKGROUND_NICE: "0",
       PULSE_VISITOR_SALT: "pepper",
       PULSE_NAMESPACE: "pulse_test_1",
     });
@@ -186,6 +189,7 @@ describe("loadConfig values", () => {
       maxSnapshotMb: 0,
       maxQueriesPerToken: 3,
       memoryReportMs: 10_000,
+      backgroundNice: 0,
       visitorSalt: "pepper",
       namespace: "pulse_test_1",
     });

@@ -1,0 +1,77 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { setPriority } from "node:os";
+
+/** How the threads of this process were found, for a log line and for tests. */
+export interface NiceSweep {
+  /** Threads lowered by this sweep. */
+  readonly lowered: number;
+  /** Threads that could not be lowered (gone meanwhile, or not permitted). */
+  readonly failed: number;
+}
+
+const TASKS = "/proc/self/task";
+
+/** Linux's thread ids of this process, or none where /proc is not there. */
+const threadIds = (): number[] => {
+  try {
+    return readdirSync(TASKS).map(Number).filter(Number.isInteger);
+  } catch {
+    return [];
+  }
+};
+
+/** A thread's name as the kernel has it (ClickHouse names its pools); `task` is `self/task/<tid>` or `<pid>/task/<tid>`. */
+export const threadName = (task: string): string => {
+  try {
+    return readFileSync(`/proc/${task}/comm`, "utf8").trim();
+  } catch {
+    return "";
+  }
+};
+
+/** A thread's nice value, from field 19 of its stat line (after the parenthesised name, which may hold spaces). */
+export const threadNice = (task: string): number | undefined => {
+  try {
+    const stat = readFileSync(`/proc/${task}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(fields[16]);
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * Lowers the scheduling priority of every thread of this process but the main one (the edge: it answers
+ * beacons, and their ack latency is what a tracker waits on): the worker thread, chDB's query and
+ * background threads, libuv's pool (where chDB runs a query's first thread), V8's helpers (Node leaves
+ * them unnamed, so they cannot be told from the others). On two cores the store's inserts and rollup refreshes
+ * otherwise take the core an ack needs; lowered, they still get every cycle the edge leaves.
+ * Linux gives each thread its own nice value (setpriority on a thread id); elsewhere this does nothing.
+ * Threads are created as work comes (chDB grows its pools), so a sweep runs every `everyMs`.
+ */
+export const startBackgroundNice = (nice: number, everyMs: number, say: (line: string) => void): (() => void) => {
+  if (nice === 0 || process.platform !== "linux") return () => undefined;
+  const done = new Set<number>();
+  const sweep = (): NiceSweep => {
+    let lowered = 0;
+    let failed = 0;
+    const alive = new Set(threadIds());
+    for (const tid of done) if (!alive.has(tid)) done.delete(tid);
+    for (const tid of alive) {
+      if (tid === process.pid || done.has(tid)) continue;
+      done.add(tid);
+      try {
+        setPriority(tid, nice);
+        lowered++;
+      } catch {
+        failed++;
+      }
+    }
+    return { lowered, failed };
+  };
+  const first = sweep();
+  say(`background threads at nice ${nice} (${first.lowered} now${first.failed > 0 ? `, ${first.failed} not permitted` : ""}); the edge thread keeps its priority`);
+  const timer = setInterval(sweep, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+};
