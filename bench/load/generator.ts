@@ -125,6 +125,8 @@ const runPhase = (spec: PhaseSpec): Promise<PhaseStats> =>
         let droppedEvents = 0;
         let partialAccepts = 0;
         let inFlight = 0;
+        /** Max mode: connections waiting out a Retry-After. */
+        let waiting = 0;
         let lastAnswer = start;
         let finished = false;
         const idleConns = [...conns];
@@ -192,12 +194,24 @@ const runPhase = (spec: PhaseSpec): Promise<PhaseStats> =>
             onAnswer(req, intendedAt, error, answer);
             release(req.visitor);
             if (spec.mode === "max") {
-              if (performance.now() < endAt) {
-                const next = makeRequest();
-                offeredEvents += next.events;
-                second(performance.now()).offered += next.events;
-                dispatch(conn, next, performance.now());
-              }
+              // As a tracker does: a refused request's connection waits out its Retry-After. Sent back to back, the
+              // refusals would take the CPU the pipeline needs to drain what it let in, on the one machine they share.
+              const wait = answer && (answer.status === 429 || answer.status === 503) ? Number(answer.retryAfter ?? 0) * 1000 : 0;
+              const next = (): void => {
+                if (performance.now() >= endAt) return;
+                const req = makeRequest();
+                offeredEvents += req.events;
+                second(performance.now()).offered += req.events;
+                dispatch(conn, req, performance.now());
+              };
+              if (wait > 0 && performance.now() + wait < endAt) {
+                waiting++;
+                setTimeout(() => {
+                  waiting--;
+                  next();
+                  maybeFinish();
+                }, wait);
+              } else if (wait === 0) next();
             } else {
               idleConns.push(conn);
               drain();
@@ -248,7 +262,7 @@ const runPhase = (spec: PhaseSpec): Promise<PhaseStats> =>
         };
 
         const maybeFinish = (): void => {
-          if (finished || performance.now() < endAt || inFlight > 0 || timer !== undefined || head < queue.length) return;
+          if (finished || performance.now() < endAt || inFlight > 0 || waiting > 0 || timer !== undefined || head < queue.length) return;
           finished = true;
           const latency: LatencySummary = {
             count: histogram.totalCount,

@@ -106,16 +106,14 @@ export class RollupRefresher {
     this.touched.clear();
     const daysNow = allDays || this.now() - this.lastDays >= this.daysEveryMs;
     if (work.sites.length === 0 && !(daysNow && this.days.size > 0)) return new Set();
-    // Reports read the raw tables while rows of these sites are being written (see `behind`).
-    const busy = [...new Set([...work.sites, ...(daysNow ? this.days.keys() : [])])];
+    // Reports read the raw tables until these sites' inserted rows are in their rollups (see `behind`). Daily rows
+    // change no answer, and readers see them only once their generation is recorded, so days hold up nothing.
+    const busy = [...new Set(work.sites)];
     for (const site of busy) this.refreshing.set(site, (this.refreshing.get(site) ?? 0) + 1);
-    let hoursDone = false;
     try {
       if (work.sites.length > 0) await this.refreshHours(work.sites, work.periods);
-      hoursDone = true;
-      if (daysNow && this.days.size > 0) await this.refreshDays();
     } catch (e) {
-      if (!hoursDone) add(this.touched, work.sites, work.periods);
+      add(this.touched, work.sites, work.periods);
       throw e;
     } finally {
       for (const site of busy) {
@@ -124,6 +122,7 @@ export class RollupRefresher {
         else this.refreshing.delete(site);
       }
     }
+    if (daysNow && this.days.size > 0) await this.refreshDays();
     return new Set(work.sites);
   }
 
