@@ -60,12 +60,17 @@ const start = async (roles: readonly Role[]): Promise<void> => {
   // Only beside an edge on this process's main thread is there an ack to keep ahead of the rest.
   const stopNice = roles.includes("edge") && roles.length > 1 ? startBackgroundNice(config.backgroundNice, 1000, say) : () => undefined;
   let stopping = false;
+  let firstSignalAt = 0;
   const stop = (signal: string): void => {
     if (stopping) {
+      // Ctrl-C reaches a whole process group: a wrapper such as `make demo` forwards it as SIGTERM at the same
+      // moment. Only a signal that comes later is someone asking again.
+      if (Date.now() - firstSignalAt < 1000) return;
       say(`${signal} again: exiting without draining`);
       process.exit(1);
     }
     stopping = true;
+    firstSignalAt = Date.now();
     stopNice();
     say(`${signal}: draining`);
     pulse.stop().then(

@@ -42,3 +42,18 @@ it("a SIGTERM ends the process in bounded time even when its NATS server went aw
     await rm(dataDir, { recursive: true, force: true });
   }
 }, 120_000);
+
+it("a signal to the whole process group and a wrapper's forwarded one at the same moment drain once", async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), "pulse-shutdown-"));
+  try {
+    const pulse = await spawnPulse({ PULSE_DATA_DIR: dataDir, PULSE_SITES: "site-a" });
+    // What Ctrl-C on `make demo` delivers: SIGINT from the terminal, SIGTERM from the wrapper.
+    pulse.child.kill("SIGINT");
+    pulse.child.kill("SIGTERM");
+    expect(await pulse.exited, pulse.output()).toBe(0);
+    expect(pulse.output()).toContain("pulse: stopped");
+    expect(pulse.output()).not.toContain("exiting without draining");
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}, 120_000);
