@@ -75,7 +75,7 @@ export const ENV_DOC: readonly (readonly [string, string, string])[] = [
   ["PULSE_MAX_SNAPSHOT_MB", "128", "MiB of passivated visitor snapshots per worker beyond which the least recent are dropped (they come back through the event log)"],
   ["PULSE_MAX_QUERIES_PER_TOKEN", "16", "queries running plus live subscriptions one query token may have at once, over /ws and HTTP; beyond it, too_many_queries"],
   ["PULSE_MEMORY_REPORT", "0", "every this long (ms, or with s/m/h), each thread logs its memory: RSS, V8 heap, visitor actors and snapshots, chDB's tracked memory and caches; 0: off"],
-  ["PULSE_BACKGROUND_NICE", "10", "Linux nice value (0 to 19) of every thread of `pulse start` but the edge's: the worker, chDB's inserts, rollup refreshes and queries yield the CPU to acks; 0: all threads at the process's priority"],
+  ["PULSE_BACKGROUND_NICE", "5", "Linux nice value (0 to 19) of every thread of `pulse start` but the edge's: the worker, chDB's inserts, rollup refreshes and queries yield the CPU to acks (higher: quicker acks, fewer events/s before the edge sheds); 0: all threads at the process's priority"],
   ["PULSE_VISITOR_SALT", "(a random salt per UTC day, kept 48 h)", "fixed salt of derived visitor ids, for tests; unset: daily salts shared through NATS KV"],
   ["PULSE_NAMESPACE", "pulse", "prefix of streams, subjects, indices and tables"],
 ];
@@ -165,7 +165,7 @@ export const loadConfig = (env: Env = process.env, machineMemoryBytes: number = 
     maxSnapshotMb: int(env, "PULSE_MAX_SNAPSHOT_MB", 128, 0),
     maxQueriesPerToken: int(env, "PULSE_MAX_QUERIES_PER_TOKEN", 16),
     memoryReportMs: parseDuration(env["PULSE_MEMORY_REPORT"] || "0", "PULSE_MEMORY_REPORT"),
-    backgroundNice: int(env, "PULSE_BACKGROUND_NICE", 10, 0, 19),
+    backgroundNice: int(env, "PULSE_BACKGROUND_NICE", 5, 0, 19),
     visitorSalt: env["PULSE_VISITOR_SALT"] ?? "",
     namespace,
   };

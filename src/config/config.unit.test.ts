@@ -47,7 +47,7 @@ describe("loadConfig defaults", () => {
       maxSnapshotMb: 128,
       maxQueriesPerToken: 16,
       memoryReportMs: 0,
-      backgroundNice: 10,
+      backgroundNice: 5,
       visitorSalt: "",
       namespace: "pulse",
     });

@@ -32,17 +32,17 @@ const run = async (env: Record<string, string>): Promise<{ threads: ReturnType<t
 
 it("pulse start runs every thread but the edge's at PULSE_BACKGROUND_NICE, and leaves them as they are with 0", async () => {
   const lowered = await run({});
-  expect(lowered.output).toContain("background threads at nice 10");
+  expect(lowered.output).toContain("background threads at nice 5");
   const main = lowered.threads.find((t) => t.tid === lowered.pid);
   expect(main?.nice).toBe(0);
   const others = lowered.threads.filter((t) => t.tid !== lowered.pid);
   // The worker's thread and libuv's, and chDB's named pools (BgSchPool, MergeMutate, ThreadPool, ...).
   expect(others.filter((t) => t.name !== "node").length).toBeGreaterThan(5);
-  expect(others.filter((t) => t.nice !== 10)).toEqual([]);
+  expect(others.filter((t) => t.nice !== 5)).toEqual([]);
 
   const even = await run({ PULSE_BACKGROUND_NICE: "0" });
   expect(even.output).not.toContain("background threads at nice");
   // Threads keep the priority they run at (chDB's MemoryWorker raises its own to -20).
-  expect(even.threads.filter((t) => t.nice === 10)).toEqual([]);
+  expect(even.threads.filter((t) => t.nice === 5)).toEqual([]);
   expect(even.threads.find((t) => t.tid === even.pid)?.nice).toBe(0);
 }, 120_000);
