@@ -38,8 +38,10 @@ interface ColumnRow {
 
 const isDerived = (table: string): boolean => table.startsWith("rollup_");
 
-// Settings differ between builds without changing what a table holds.
-/** A table's engine and sorting, and its granule size (which the rollups set), without its other settings. */
+/**
+ * A table's engine and sorting, and its granule size (which the rollups set): other settings differ between builds
+ * without changing what a table holds or how fast it reads.
+ */
 const engineOf = (t: TableRow): string => `${t.engine_full.replace(/\s+SETTINGS .*$/s, "")} index_granularity ${/index_granularity = (\d+)/.exec(t.engine_full)?.[1] ?? "8192"}`;
 
 const tablesOf = (store: AnalyticsStore, db: string): Promise<TableRow[]> =>

@@ -29,7 +29,6 @@ const rollupTable = (db: string, name: string, columns: readonly string[], order
   ORDER BY (${orderBy})
   SETTINGS index_granularity = ${ROLLUP_GRANULE_ROWS}`;
 
-
 /**
  * Projection tables. Both are ReplacingMergeTree so that re-inserting a row (a redelivered
  * batch, a retried insert) replaces rather than adds; readers use FINAL. An event's row
