@@ -196,7 +196,9 @@ const runPhase = (spec: PhaseSpec): Promise<PhaseStats> =>
             if (spec.mode === "max") {
               // As a tracker does: a refused request's connection waits out its Retry-After. Sent back to back, the
               // refusals would take the CPU the pipeline needs to drain what it let in, on the one machine they share.
-              const wait = answer && (answer.status === 429 || answer.status === 503) ? Number(answer.retryAfter ?? 0) * 1000 : 0;
+              const seconds = answer && (answer.status === 429 || answer.status === 503) ? Number(answer.retryAfter ?? 0) : 0;
+              // Pulse sends seconds; anything else (an HTTP date) is sent again at once rather than leaving the connection idle.
+              const wait = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 0;
               const next = (): void => {
                 if (performance.now() >= endAt) return;
                 const req = makeRequest();
@@ -204,14 +206,15 @@ const runPhase = (spec: PhaseSpec): Promise<PhaseStats> =>
                 second(performance.now()).offered += req.events;
                 dispatch(conn, req, performance.now());
               };
-              if (wait > 0 && performance.now() + wait < endAt) {
+              if (wait === 0) next();
+              else if (performance.now() + wait < endAt) {
                 waiting++;
                 setTimeout(() => {
                   waiting--;
                   next();
                   maybeFinish();
                 }, wait);
-              } else if (wait === 0) next();
+              }
             } else {
               idleConns.push(conn);
               drain();
