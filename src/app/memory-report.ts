@@ -8,11 +8,9 @@ const mb = (bytes: number): string => `${Math.round(bytes / MB)}`;
 /** chDB's own accounting, from system.metrics: what its allocator tracks and what its caches hold. */
 const STORE_METRICS = ["MemoryTracking", "MarkCacheBytes", "PrimaryIndexCacheBytes", "UncompressedCacheBytes", "QueryConditionCacheBytes", "PageCacheBytes", "MergesMutationsMemoryTracking"] as const;
 
-const storeLine = async (store: AnalyticsStore, peak: number): Promise<string> => {
-  const rows = await store.query<{ metric: string; value: string | number }>(`SELECT metric, value FROM system.metrics WHERE metric IN ({names:Array(String)})`, { names: STORE_METRICS });
-  const by = new Map(rows.map((r) => [r.metric, Number(r.value)]));
-  return `; store: tracked ${mb(by.get("MemoryTracking") ?? 0)} MB (at most ${mb(Math.max(peak, by.get("MemoryTracking") ?? 0))} since the last line; merges ${mb(by.get("MergesMutationsMemoryTracking") ?? 0)}), caches: marks ${mb(by.get("MarkCacheBytes") ?? 0)}, primary index ${mb(by.get("PrimaryIndexCacheBytes") ?? 0)}, uncompressed ${mb(by.get("UncompressedCacheBytes") ?? 0)}, query condition ${mb(by.get("QueryConditionCacheBytes") ?? 0)}, pages ${mb(by.get("PageCacheBytes") ?? 0)} MB`;
-};
+/** The store's part of a line, from the sampler's latest reading and the peak of chDB's tracked memory since the last line. */
+const storeLine = (by: ReadonlyMap<string, number>, peak: number): string =>
+  `; store: tracked ${mb(by.get("MemoryTracking") ?? 0)} MB (at most ${mb(Math.max(peak, by.get("MemoryTracking") ?? 0))} since the last line; merges ${mb(by.get("MergesMutationsMemoryTracking") ?? 0)}), caches: marks ${mb(by.get("MarkCacheBytes") ?? 0)}, primary index ${mb(by.get("PrimaryIndexCacheBytes") ?? 0)}, uncompressed ${mb(by.get("UncompressedCacheBytes") ?? 0)}, query condition ${mb(by.get("QueryConditionCacheBytes") ?? 0)}, pages ${mb(by.get("PageCacheBytes") ?? 0)} MB`;
 
 /**
  * A line every `everyMs` saying where this thread's memory is: the process's RSS (shared by
@@ -27,9 +25,11 @@ export const startMemoryReport = (opts: {
   readonly worker: Worker | undefined;
   readonly store: AnalyticsStore | undefined;
 }): (() => void) => {
-  let busy = false;
-  // chDB's tracked memory between lines: a rollup refresh can take and give back hundreds of MB within a line's interval.
+  // chDB's tracked memory between lines: a rollup refresh can take and give back hundreds of MB within a line's
+  // interval, so the metrics are read often and the line takes the latest reading and the peak since the last line.
+  let latest: ReadonlyMap<string, number> = new Map();
   let peak = 0;
+  let failed: string | undefined;
   let sampling = false;
   const store = opts.store;
   const sampler = store
@@ -37,27 +37,27 @@ export const startMemoryReport = (opts: {
         if (sampling) return;
         sampling = true;
         store
-          .query<{ value: string | number }>(`SELECT value FROM system.metrics WHERE metric = 'MemoryTracking'`, {})
-          .then((rows) => (peak = Math.max(peak, Number(rows[0]?.value ?? 0))))
-          .catch(() => undefined)
+          .query<{ metric: string; value: string | number }>(`SELECT metric, value FROM system.metrics WHERE metric IN ({names:Array(String)})`, { names: STORE_METRICS })
+          .then((rows) => {
+            latest = new Map(rows.map((r) => [r.metric, Number(r.value)]));
+            peak = Math.max(peak, latest.get("MemoryTracking") ?? 0);
+            failed = undefined;
+          })
+          .catch((e: unknown) => (failed = (e as Error).message))
           .finally(() => (sampling = false));
       }, Math.min(100, opts.everyMs))
     : undefined;
   sampler?.unref();
   const timer = setInterval(() => {
-    if (busy) return;
-    busy = true;
     const m = process.memoryUsage();
     const h = getHeapStatistics();
     const v = opts.worker?.visitors();
     const parts =
       `memory (${opts.thread}) at ${new Date().toISOString().slice(11, 19)}: rss ${mb(m.rss)} MB; heap ${mb(h.used_heap_size)}/${mb(h.total_heap_size)} MB (limit ${mb(h.heap_size_limit)}), external ${mb(m.external)} MB, array buffers ${mb(m.arrayBuffers)} MB` +
       (v ? `; visitors: live ${v.live}, snapshots ${v.snapshots} (${mb(v.snapshotBytes)} MB), evicted ${v.evicted}, read from the log ${v.hydratedFromLog}, log reads skipped ${v.skippedLogReads}` : "");
-    const seen = peak;
+    const line = store ? (failed !== undefined ? `; store: ${failed}` : storeLine(latest, peak)) : "";
     peak = 0;
-    (store ? storeLine(store, seen).catch((e: unknown) => `; store: ${(e as Error).message}`) : Promise.resolve(""))
-      .then((line) => opts.say(parts + line))
-      .finally(() => (busy = false));
+    opts.say(parts + line);
   }, opts.everyMs);
   timer.unref();
   return () => {

@@ -1,14 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { setPriority } from "node:os";
 
-/** How the threads of this process were found, for a log line and for tests. */
-export interface NiceSweep {
-  /** Threads lowered by this sweep. */
-  readonly lowered: number;
-  /** Threads that could not be lowered (gone meanwhile, or not permitted). */
-  readonly failed: number;
-}
-
 const TASKS = "/proc/self/task";
 
 /** Linux's thread ids of this process, or none where /proc is not there. */
@@ -52,7 +44,8 @@ export const threadNice = (task: string): number | undefined => {
 export const startBackgroundNice = (nice: number, everyMs: number, say: (line: string) => void): (() => void) => {
   if (nice === 0 || process.platform !== "linux") return () => undefined;
   const done = new Set<number>();
-  const sweep = (): NiceSweep => {
+  /** Lowers the threads not seen before; counts those lowered and those that could not be (gone meanwhile, or not permitted). */
+  const sweep = (): { lowered: number; failed: number } => {
     let lowered = 0;
     let failed = 0;
     const alive = new Set(threadIds());

@@ -73,20 +73,17 @@ export class RollupRefresher {
 
   /** Notes the hours that projection rows fall in, as (site, `YYYY-MM-DD HH:00:00`) pairs (see RowsMessage). */
   touch(hours: Iterable<readonly [string, string]>): void {
-    for (const [site, hour] of hours) {
-      const set = this.touched.get(site) ?? new Set<string>();
-      set.add(hour);
-      this.touched.set(site, set);
-    }
+    for (const [site, hour] of hours) addPeriod(this.touched, site, hour);
   }
 
   /** Sites with hours to recompute, or with days whose daily rows are due. */
   get pending(): number {
-    return this.touched.size + (this.daysDue() ? this.days.size : 0);
+    return this.touched.size + (this.daysDue(false) ? this.days.size : 0);
   }
 
-  private daysDue(): boolean {
-    return this.days.size > 0 && this.now() - this.lastDays >= this.daysEveryMs;
+  /** Whether there are days to make, and it is time (or `now` asks for them regardless). */
+  private daysDue(now: boolean): boolean {
+    return this.days.size > 0 && (now || this.now() - this.lastDays >= this.daysEveryMs);
   }
 
   /** Whether the site has rows inserted that its rollups do not reflect yet. */
@@ -104,8 +101,7 @@ export class RollupRefresher {
   async refresh(allDays = false): Promise<ReadonlySet<string>> {
     const work = pairsOf(this.touched);
     this.touched.clear();
-    const daysNow = allDays || this.now() - this.lastDays >= this.daysEveryMs;
-    if (work.sites.length === 0 && !(daysNow && this.days.size > 0)) return new Set();
+    if (work.sites.length === 0 && !this.daysDue(allDays)) return new Set();
     // Reports read the raw tables until these sites' inserted rows are in their rollups (see `behind`). Daily rows
     // change no answer, and readers see them only once their generation is recorded, so days hold up nothing.
     const busy = [...new Set(work.sites)];
@@ -122,7 +118,8 @@ export class RollupRefresher {
         else this.refreshing.delete(site);
       }
     }
-    if (daysNow && this.days.size > 0) await this.refreshDays();
+    // Hours just recomputed add their days; the time since the last days is unchanged.
+    if (this.daysDue(allDays)) await this.refreshDays();
     return new Set(work.sites);
   }
 
@@ -149,22 +146,20 @@ export class RollupRefresher {
     this.lastDays = this.now();
     try {
       const db = this.store.database;
-      const gen = `toUInt64(${this.nextGen()})`;
+      const gen = this.nextGen();
       const filter = periodFilter(work.sites, work.periods, "toStartOfDay");
-      const settings = this.collectEveryMs > 0 ? " SETTINGS lightweight_deletes_sync = 0" : "";
       const current = currentHours(db, filter.sql("period"));
       for (const { hourly, daily, measures } of DAILY_TABLES) {
         await this.store.command(
           `INSERT INTO ${db}.${daily} (site, day, gen, dimension, value, ${measures.map(([name]) => name).join(", ")})
-           SELECT site, toStartOfDay(hour) AS day, ${gen}, dimension, value, ${measures.map(([name, agg]) => `${agg}(${name})`).join(", ")}
+           SELECT site, toStartOfDay(hour) AS day, toUInt64(${gen}), dimension, value, ${measures.map(([name, agg]) => `${agg}(${name})`).join(", ")}
            FROM ${db}.${hourly} WHERE ${filter.sql("hour")} AND (site, hour, gen) IN (${current})
            GROUP BY site, day, dimension, value${this.settings}`,
           filter.params,
         );
       }
-      await this.store.command(`INSERT INTO ${db}.rollup_generations (site, grain, period, gen) SELECT site, 'day', period, ${gen} FROM (${filter.rows})`, filter.params);
-      for (const { daily } of DAILY_TABLES) await this.store.command(`DELETE FROM ${db}.${daily} WHERE ${filter.sql("day")} AND gen < ${gen}${settings}`, filter.params);
-      await this.store.command(`DELETE FROM ${db}.rollup_generations WHERE grain = 'day' AND ${filter.sql("period")} AND gen < ${gen}${settings}`, filter.params);
+      await this.record("day", filter, gen);
+      await this.deleteOlder("day", filter, gen);
     } catch (e) {
       add(this.days, work.sites, work.periods);
       throw e;
@@ -201,12 +196,26 @@ export class RollupRefresher {
       entries.map((e) => e.hour),
       "toStartOfHour",
     );
-    // Readers take the generation recorded last, so older ones are only space: batched, the delete may finish in the
-    // background instead of holding up the next refresh for seconds.
-    const settings = this.collectEveryMs > 0 ? " SETTINGS lightweight_deletes_sync = 0" : "";
-    for (const table of HOURLY_TABLES) await this.store.command(`DELETE FROM ${db}.${table} WHERE ${inHours.sql("hour")} AND gen < toUInt64(${below})${settings}`, inHours.params);
-    await this.store.command(`DELETE FROM ${db}.rollup_generations WHERE grain = 'hour' AND ${inHours.sql("period")} AND gen < toUInt64(${below})${settings}`, inHours.params);
+    await this.deleteOlder("hour", inHours, below);
     for (const [key, e] of this.superseded) if (e.gen === below) this.superseded.delete(key);
+  }
+
+  /** Records `gen` as the current generation of the filter's periods: readers take their rows from here on, in every table at once. */
+  private async record(grain: Grain, filter: PeriodFilter, gen: number): Promise<void> {
+    await this.store.command(`INSERT INTO ${this.store.database}.rollup_generations (site, grain, period, gen) SELECT site, '${grain}', period, toUInt64(${gen}) FROM (${filter.rows})`, filter.params);
+  }
+
+  /**
+   * Deletes the rows of the filter's periods older than generation `below`, and their records. Readers take the
+   * generation recorded last, so older ones are only space: batched, the delete may finish in the background
+   * instead of holding up the next refresh for seconds.
+   */
+  private async deleteOlder(grain: Grain, filter: PeriodFilter, below: number): Promise<void> {
+    const db = this.store.database;
+    const settings = this.collectEveryMs > 0 ? " SETTINGS lightweight_deletes_sync = 0" : "";
+    const tables = grain === "hour" ? HOURLY_TABLES : DAILY_TABLES.map((t) => t.daily);
+    for (const table of tables) await this.store.command(`DELETE FROM ${db}.${table} WHERE ${filter.sql(grain)} AND gen < toUInt64(${below})${settings}`, filter.params);
+    await this.store.command(`DELETE FROM ${db}.rollup_generations WHERE grain = '${grain}' AND ${filter.sql("period")} AND gen < toUInt64(${below})${settings}`, filter.params);
   }
 
   /**
@@ -305,8 +314,7 @@ export class RollupRefresher {
        GROUP BY site, hour, dimension, value${this.settings}`,
       params,
     );
-    // Last: readers take these hours' new rows from here on, in every table at once.
-    await this.store.command(`INSERT INTO ${db}.rollup_generations (site, grain, period, gen) SELECT site, 'hour', period, ${gen} FROM (${filter.rows})`, params);
+    await this.record("hour", filter, number);
     return number;
   }
 }
@@ -334,9 +342,23 @@ const pairsOf = (map: ReadonlyMap<string, ReadonlySet<string>>): { readonly site
   return { sites, periods };
 };
 
-const add = (map: Map<string, Set<string>>, sites: readonly string[], periods: readonly string[]): void => {
-  sites.forEach((site, i) => map.set(site, (map.get(site) ?? new Set()).add(periods[i] as string)));
+const addPeriod = (map: Map<string, Set<string>>, site: string, period: string): void => {
+  map.set(site, (map.get(site) ?? new Set()).add(period));
 };
+
+const add = (map: Map<string, Set<string>>, sites: readonly string[], periods: readonly string[]): void => {
+  sites.forEach((site, i) => addPeriod(map, site, periods[i] as string));
+};
+
+type Grain = "hour" | "day";
+
+interface PeriodFilter {
+  /** A condition on a time column (the period column itself, or one it starts). */
+  readonly sql: (col: string) => string;
+  /** The pairs as rows (site, period). */
+  readonly rows: string;
+  readonly params: QueryParams;
+}
 
 /**
  * A filter on a time column for the (sites[i], periods[i]) pairs, a period being the start of an hour or a day
@@ -349,7 +371,7 @@ const periodFilter = (
   sites: readonly string[],
   periods: readonly string[],
   start: "toStartOfHour" | "toStartOfDay",
-): { readonly sql: (col: string) => string; readonly rows: string; readonly params: QueryParams } => {
+): PeriodFilter => {
   const list = siteList(sites);
   const pairs = sites.map((site, i) => `(${quote(site)}, toDateTime(${quote(periods[i] as string)}, 'UTC'))`).join(", ");
   const literal = list.length + pairs.length <= MAX_LITERAL_BYTES;
