@@ -5,6 +5,14 @@ import { StoreError } from "../../src/core/errors.js";
 import { schemaStatements } from "./schema.js";
 import { columnsOf, type RowsFormat } from "../../src/projection/tsv.js";
 
+interface RawInsert {
+  readonly table: string;
+  readonly values: Uint8Array;
+  readonly format: RowsFormat;
+  readonly columns?: readonly string[];
+  readonly settings?: Readonly<Record<string, number>>;
+}
+
 export type QueryParams = Readonly<Record<string, string | number | readonly string[]>>;
 
 /**
@@ -42,8 +50,13 @@ const RETRYABLE_CODES = new Set(["159", "160", "164", "202", "209", "210", "241"
 // chDB bundles its own copy of the client, whose ClickHouseError is another class of the same shape.
 const isClickHouseError = (e: unknown): e is ClickHouseError => e instanceof ClickHouseError || (e instanceof Error && e.constructor.name === "ClickHouseError" && "code" in e);
 
+// chDB's own errors (its raw insert's) carry the engine's code as `clickhouseCode`.
+const chdbCode = (e: unknown): string | undefined => (e instanceof Error && "clickhouseCode" in e && e.clickhouseCode !== undefined ? String(e.clickhouseCode) : undefined);
+
 const classify = (e: unknown, what: string): StoreError => {
   if (isClickHouseError(e)) return new StoreError("clickhouse", `${what}: ${e.message}`, RETRYABLE_CODES.has(String(e.code)), { cause: e });
+  const code = chdbCode(e);
+  if (code !== undefined) return new StoreError("clickhouse", `${what}: ${e instanceof Error ? e.message : String(e)}`, RETRYABLE_CODES.has(code), { cause: e });
   return new StoreError("clickhouse", `${what}: ${(e as Error).message}`, true, { cause: e });
 };
 
@@ -68,6 +81,8 @@ const chdbCacheArgs = (bytes: number): string[] => [
 
 export const openAnalyticsStore = async (target: StoreTarget): Promise<AnalyticsStore> => {
   let clients: { readonly writes: ClickHouseClient; readonly reads: ClickHouseClient; readonly commands: ClickHouseClient };
+  // chDB only: encoded rows handed to the engine as bytes, on the writes connection.
+  let rawInsert: ((params: RawInsert) => Promise<unknown>) | undefined;
   // Opened first and kept open: the engine takes its server settings from the first connection to its directory.
   let settings: { close(): void } | undefined;
   if (target.url) {
@@ -84,8 +99,12 @@ export const openAnalyticsStore = async (target: StoreTarget): Promise<Analytics
     const { createChdbConnection } = await import("chdb/connection");
     // chDB bundles its own copy of the client's connection types; they match at run time but not nominally.
     // The connections share the one engine of the process and its data directory.
-    const open = (): ClickHouseClient => createClient({ connection: createChdbConnection({ path: target.chdbPath }) as never });
-    clients = { writes: open(), reads: open(), commands: open() };
+    const open = (connection = createChdbConnection({ path: target.chdbPath })): ClickHouseClient => createClient({ connection: connection as never });
+    const writes = createChdbConnection({ path: target.chdbPath });
+    // The client's `exec` would decode the bytes into a string and append them to the statement text, which the
+    // engine then parses on one thread; a raw insert keeps them bytes and parses them on several.
+    rawInsert = (params) => writes.chdb.rawInsert(params);
+    clients = { writes: open(writes), reads: open(), commands: open() };
   }
   let db = target.database;
   // Inserts under way, and the hold a rebuild puts on them while it swaps versions.
@@ -145,10 +164,14 @@ export const openAnalyticsStore = async (target: StoreTarget): Promise<Analytics
     async insertEncoded(table, format, body, into) {
       if (body.length === 0) return;
       await inserting(table, into, async (target) => {
-        const query =
-          format === "TabSeparated"
-            ? `INSERT INTO ${target} (${columnsOf(table).join(", ")}) SETTINGS input_format_tsv_empty_as_default = 1 FORMAT TabSeparated`
-            : `INSERT INTO ${target} FORMAT JSONEachRow`;
+        const tsv = format === "TabSeparated";
+        if (rawInsert) {
+          await rawInsert({ table: target, values: body, format, ...(tsv ? { columns: columnsOf(table), settings: { input_format_tsv_empty_as_default: 1 } } : {}) });
+          return;
+        }
+        const query = tsv
+          ? `INSERT INTO ${target} (${columnsOf(table).join(", ")}) SETTINGS input_format_tsv_empty_as_default = 1 FORMAT TabSeparated`
+          : `INSERT INTO ${target} FORMAT JSONEachRow`;
         // `insert` would want objects and encode them again; `exec` sends the bytes as they are.
         const result = await clients.writes.exec({ query, values: Readable.from([body], { objectMode: false }) });
         result.stream.destroy();

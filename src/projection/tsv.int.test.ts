@@ -1,5 +1,6 @@
 import { expect, it } from "vitest";
 import { tempChdbStore } from "../../test/harness/chdb.js";
+import { StoreError } from "../core/errors.js";
 import type { PulseEvent } from "../core/event.js";
 import { eventRow, sessionRow, tombstoneRow } from "../worker/projection.js";
 import { columnsOf, tsvRows } from "./tsv.js";
@@ -50,4 +51,20 @@ it("rows inserted as TabSeparated read back exactly as built, missing fields as 
   const [t, s] = rows;
   expect(Object.fromEntries(Object.entries(s ?? {}).map(([k, v]) => [k, String(v)]))).toEqual(Object.fromEntries(Object.entries(session).map(([k, v]) => [k, String(v)])));
   expect(t).toMatchObject({ session_id: "s0", visitor_id: nasty, is_deleted: 1, pageviews: 0, landing_page: "", end: "1970-01-01 00:00:00.000" });
+});
+
+it("an encoded insert the engine cannot parse fails as a store error that retrying will not mend, and inserts nothing", async () => {
+  const before = await temp.store.query<{ c: string }>(`SELECT count() AS c FROM tsv.events`, {});
+  const bad = Buffer.from("only\tthree\tfields\n");
+  const error = await temp.store.insertEncoded("events", "TabSeparated", bad).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(StoreError);
+  expect((error as StoreError).retryable).toBe(false);
+  expect((error as StoreError).message).toMatch(/insert into events/);
+  expect(await temp.store.query<{ c: string }>(`SELECT count() AS c FROM tsv.events`, {})).toEqual(before);
+  // JSONEachRow bodies take the same path.
+  await temp.store.insertEncoded("events", "JSONEachRow", Buffer.from(`${JSON.stringify({ site: "j", event_id: "json-1", ts: "2026-11-28 01:00:00.000" })}\n`));
+  expect(await temp.store.query<{ c: number }>(`SELECT toUInt32(count()) AS c FROM tsv.events WHERE event_id = 'json-1'`, {})).toEqual([{ c: 1 }]);
 });
