@@ -399,3 +399,27 @@ describe("slices versus one call (property)", () => {
     expect(live.sessions).toHaveLength(1);
   });
 });
+
+describe("a first call, from nothing (property)", () => {
+  it("touches every session, removes none, and places each event of the call once, duplicates included, in its session", () => {
+    fc.assert(
+      fc.property(eventsArb, fc.array(fc.nat(), { maxLength: 5 }), fc.constantFrom(Number.POSITIVE_INFINITY, 2 * HOUR), (events, resend, retainMs) => {
+        const call = [...events, ...resend.map((r) => ({ ...(events[r % events.length] as PulseEvent) }))];
+        const r = ingest(emptyVisitor, call, { ...rules, retainMs });
+        const all = sessionize(events, rules);
+        expect(r.touched).toEqual(all);
+        expect(r.removed).toEqual([]);
+        expect(r.placed.map((p) => p.event)).toEqual(call);
+        const byId = new Map(all.map((s) => [s.id, s]));
+        const whole = ingest(emptyVisitor, events, rules).state.sessionOf;
+        for (const p of r.placed) {
+          expect(p.sessionId).toBe(whole.get(p.event.id));
+          expect(p.version).toBe(byId.get(p.sessionId)?.version);
+        }
+        if (retainMs === Number.POSITIVE_INFINITY) expect(r.state.sessions).toEqual(all);
+        else expect(all).toEqual(expect.arrayContaining([...r.state.sessions]));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

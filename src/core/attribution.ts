@@ -30,6 +30,8 @@ const CLICK_IDS: readonly (readonly [string, string])[] = [
 const DIRECT: Attribution = { source: "(direct)", medium: "(none)", campaign: "(direct)" };
 
 const parse = (raw: string): URL | undefined => {
+  // Most sessions have no referrer: a thrown error (with its stack) per session was a cost of its own.
+  if (raw === "") return undefined;
   try {
     return new URL(raw);
   } catch {
