@@ -56,7 +56,11 @@ export const jetstreamLogScanner = (js: JetStreamClient, jsm: JetStreamManager, 
             break;
           }
           batch.push(m);
-          if (m.info.pending === 0 || m.seq === upTo) end = true;
+          // The last message in range: a fetch left running would wait out its expiry for messages that never come.
+          if (m.info.pending === 0 || m.seq === upTo) {
+            end = true;
+            break;
+          }
         }
         if (batch.length > 0) yield batch;
         if (end || batch.length === 0) return;
