@@ -5,14 +5,100 @@ import type { EventLog } from "../eventlog/port.js";
 import { historyOf, type LogScanner, type ScanScope, type VisitorHistory } from "../eventlog/scan.js";
 
 const PAGE = 10_000;
+// Each page's fetch phase (reading 10,000 sources) runs on one Elasticsearch search thread; two slices read at
+// once keep two busy, while this side waits on them most of the time.
+const SLICES = 2;
 const KEEP_ALIVE = "5m";
 // Receive sequences are epoch µs from several edges; an event logged late can carry a sequence
 // a little below one seen before. Asking for changes this far back covers such stragglers.
 const STRAGGLER_SEQ = 120 * 1_000_000;
 
+type SortValue = string | number;
+
 interface Cursor {
-  readonly after: readonly (string | number)[];
+  readonly after: readonly SortValue[];
   readonly read: number;
+}
+
+interface Hit {
+  readonly _source?: { event: PulseEvent } | undefined;
+  readonly sort?: readonly SortValue[] | undefined;
+}
+
+/**
+ * Elasticsearch orders keywords by their UTF-8 bytes, which is code point order; JavaScript compares
+ * UTF-16 units, which differs for characters above U+FFFF against U+E000–U+FFFF. Surrogates are moved
+ * above that range so the merge below agrees with the order each slice arrives in.
+ */
+const unit = (c: number): number => (c >= 0xd800 ? (c >= 0xe000 ? c - 0x800 : c + 0x2000) : c);
+const compareKeywords = (a: string, b: string): number => {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return unit(x) - unit(y);
+  }
+  return a.length - b.length;
+};
+const compareSort = (a: readonly SortValue[], b: readonly SortValue[]): number => {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as SortValue;
+    const y = b[i] as SortValue;
+    const d = typeof x === "string" && typeof y === "string" ? compareKeywords(x, y) : Number(x) - Number(y);
+    if (d !== 0) return d;
+  }
+  return 0;
+};
+
+/** One slice's hits, page by page; the next page is asked for at once, so Elasticsearch reads it while this one is used. */
+async function* sliceStream(
+  slice: number,
+  after: readonly SortValue[] | undefined,
+  page: (slice: number, from: readonly SortValue[] | undefined) => Promise<readonly Hit[]>,
+  pageSize: number,
+): AsyncGenerator<readonly Hit[]> {
+  let next: Promise<readonly Hit[]> | undefined = page(slice, after);
+  try {
+    while (next) {
+      const hits: readonly Hit[] = await next;
+      const last = hits.at(-1)?.sort;
+      next = hits.length === pageSize && last ? page(slice, last) : undefined;
+      if (hits.length > 0) yield hits;
+    }
+  } finally {
+    await next?.catch(() => undefined);
+  }
+}
+
+/**
+ * The slices' hits merged into one sequence in sort order, in runs of `size` (shorter only at the
+ * end): every slice is sorted by (site, visitor, time, sequence), so a visitor's events, spread over
+ * the slices, come out together and in order.
+ */
+async function* mergeSorted(streams: readonly AsyncGenerator<readonly Hit[]>[], size: number): AsyncGenerator<Hit[]> {
+  const first = async (s: AsyncGenerator<readonly Hit[]>): Promise<{ stream: AsyncGenerator<readonly Hit[]>; hits: readonly Hit[]; at: number }> => {
+    const r = await s.next();
+    return { stream: s, hits: r.done ? [] : r.value, at: 0 };
+  };
+  const heads = await Promise.all(streams.map(first));
+  let live = heads.filter((h) => h.hits.length > 0);
+  let out: Hit[] = [];
+  while (live.length > 0) {
+    let min = live[0] as (typeof live)[number];
+    for (const h of live) if (compareSort(h.hits[h.at]?.sort ?? [], min.hits[min.at]?.sort ?? []) < 0) min = h;
+    out.push(min.hits[min.at] as Hit);
+    if (++min.at === min.hits.length) {
+      const next = await min.stream.next();
+      min.hits = next.done ? [] : next.value;
+      min.at = 0;
+      if (min.hits.length === 0) live = live.filter((h) => h !== min);
+    }
+    if (out.length === size) {
+      yield out;
+      out = [];
+    }
+  }
+  yield out;
 }
 
 /**
@@ -21,7 +107,16 @@ interface Cursor {
  * A cursor is the sort values of the last event of a whole visitor: a resumed scan opens a new
  * point in time and goes on from there.
  */
-export const elasticsearchLogScanner = (url: string, namespace: string, log: EventLog): LogScanner => {
+export interface ScanOptions {
+  /** Hits per search page (at most Elasticsearch's max_result_window, 10,000 by default). */
+  readonly pageSize?: number;
+  /** Point-in-time slices read at once. */
+  readonly slices?: number;
+}
+
+export const elasticsearchLogScanner = (url: string, namespace: string, log: EventLog, options: ScanOptions = {}): LogScanner => {
+  const pageSize = options.pageSize ?? PAGE;
+  const slices = options.slices ?? SLICES;
   const client = new Client({ node: url });
   const index = `${namespace}-events-*`;
   const filters = (scope: ScanScope): object[] => [
@@ -61,35 +156,30 @@ export const elasticsearchLogScanner = (url: string, namespace: string, log: Eve
       await wrap("refresh", refresh);
       const total = await wrap("count", async () => (await client.count({ index, ignore_unavailable: true, allow_no_indices: true, query: { bool: { filter: filters(scope) } } })).count);
       let pit = await wrap("opening a point in time", async () => (await client.openPointInTime({ index, keep_alive: KEEP_ALIVE, ignore_unavailable: true, allow_partial_search_results: false })).id);
-      const after = start?.after;
       let read = start?.read ?? 0;
       let held: PulseEvent[] = [];
       let heldKey = "";
-      let next: ReturnType<typeof client.search<{ event: PulseEvent }>> | undefined;
-      try {
-        const page = (from: readonly (string | number)[] | undefined) =>
-          wrap("reading a page", () =>
-            client.search<{ event: PulseEvent }>({
-              pit: { id: pit, keep_alive: KEEP_ALIVE },
-              size: PAGE,
-              query: { bool: { filter: filters(scope) } },
-              sort: [{ site: "asc" }, { visitor: "asc" }, { ts: "asc" }, { seq: "asc" }],
-              _source: ["event"],
-              track_total_hits: false,
-              ...(from ? { search_after: [...from] } : {}),
-            }),
-          );
-        next = page(after);
-        for (;;) {
-          const res = await next;
-          // The next page is asked for at once, so Elasticsearch reads it while this one is being built.
-          const lastSort = res.hits.hits.at(-1)?.sort as (string | number)[] | undefined;
-          if (res.hits.hits.length === PAGE && lastSort) next = page(lastSort);
+      const page = (slice: number, from: readonly SortValue[] | undefined) =>
+        wrap("reading a page", async () => {
+          const res = await client.search<{ event: PulseEvent }>({
+            pit: { id: pit, keep_alive: KEEP_ALIVE },
+            size: pageSize,
+            query: { bool: { filter: filters(scope) } },
+            sort: [{ site: "asc" }, { visitor: "asc" }, { ts: "asc" }, { seq: "asc" }],
+            _source: ["event"],
+            track_total_hits: false,
+            ...(slices > 1 ? { slice: { id: String(slice), max: slices } } : {}),
+            ...(from ? { search_after: [...from] } : {}),
+          });
           pit = res.pit_id ?? pit;
-          const hits = res.hits.hits;
+          return res.hits.hits as readonly Hit[];
+        });
+      const streams = Array.from({ length: slices }, (_, i) => sliceStream(i, start?.after, page, pageSize));
+      try {
+        for await (const hits of mergeSorted(streams, pageSize)) {
           const visitors: VisitorHistory[] = [];
-          let lastWhole: readonly (string | number)[] | undefined;
-          let heldAfter: readonly (string | number)[] | undefined;
+          let lastWhole: readonly SortValue[] | undefined;
+          let heldAfter: readonly SortValue[] | undefined;
           for (const h of hits) {
             const e = h._source?.event;
             if (!e) continue;
@@ -103,9 +193,9 @@ export const elasticsearchLogScanner = (url: string, namespace: string, log: Eve
             }
             heldKey = key;
             held.push(e);
-            heldAfter = h.sort as (string | number)[];
+            heldAfter = h.sort as SortValue[];
           }
-          const end = hits.length < PAGE;
+          const end = hits.length < pageSize;
           if (end && held.length > 0) {
             const first = held[0] as PulseEvent;
             visitors.push(historyOf(first.site, first.visitor, held, scope));
@@ -119,7 +209,7 @@ export const elasticsearchLogScanner = (url: string, namespace: string, log: Eve
           if (end) return;
         }
       } finally {
-        await next?.catch(() => undefined);
+        await Promise.all(streams.map((s) => s.return(undefined).catch(() => undefined)));
         await client.closePointInTime({ id: pit }).catch(() => undefined);
       }
     },
