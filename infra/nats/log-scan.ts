@@ -118,8 +118,12 @@ export const jetstreamLogScanner = (js: JetStreamClient, jsm: JetStreamManager, 
   }
 
   async function* build(scope: ScanScope, cursor: Extract<Cursor, { phase: "build" }>): AsyncGenerator<ScanChunk> {
+    const read = (b: number): Promise<Buffer> => (b < cursor.buckets ? readFile(bucketFile(cursor.dir, b)).catch(() => Buffer.alloc(0)) : Promise.resolve(Buffer.alloc(0)));
+    // The next bucket is read from disk while this one is built (two buckets' bytes in memory at most).
+    let next = read(cursor.bucket);
     for (let b = cursor.bucket; b < cursor.buckets; b++) {
-      const data = await readFile(bucketFile(cursor.dir, b)).catch(() => Buffer.alloc(0));
+      const data = await next;
+      next = read(b + 1);
       const byVisitor = new Map<string, PulseEvent[]>();
       for (let at = 0; at + 4 <= data.length; ) {
         const len = data.readUInt32LE(at);

@@ -43,23 +43,57 @@ export const tsvLine = (row: Readonly<Record<string, unknown>>, columns: readonl
 };
 
 /**
- * Rows of one table as TabSeparated text, ready for `AnalyticsStore.insertEncoded`. Each line is
- * written into a buffer as it is made: appending 50,000 lines to one string and converting it at
- * the end took three times as long (V8 builds the long string as a tree, then flattens it).
+ * Rows of one table as TabSeparated text, collected one at a time and taken as one buffer, ready for
+ * `AnalyticsStore.insertEncoded`. Each line is written into the buffer as it is made: appending 50,000 lines to
+ * one string and converting it at the end took three times as long (V8 builds the long string as a tree, then
+ * flattens it), and a caller that adds rows as it makes them spreads the encoding over that work.
  */
-export const tsvRows = (rows: readonly Readonly<Record<string, unknown>>[], table: "events" | "sessions"): Buffer => {
-  const columns = columnsOf(table);
-  let buf = Buffer.allocUnsafe(Math.max(4096, rows.length * 256));
-  let used = 0;
-  for (const r of rows) {
-    const line = tsvLine(r, columns);
-    // A UTF-16 unit takes at most 3 bytes in UTF-8 (a surrogate pair, 2 units, takes 4).
-    if (used + line.length * 3 > buf.length) {
-      const grown = Buffer.allocUnsafe(Math.max(buf.length * 2, used + line.length * 3));
-      buf.copy(grown, 0, 0, used);
-      buf = grown;
-    }
-    used += buf.write(line, used);
+const EMPTY = Buffer.alloc(0);
+
+export class TsvBuffer {
+  private buf = EMPTY;
+  private used = 0;
+  private count = 0;
+  private readonly columns: readonly string[];
+
+  constructor(
+    table: "events" | "sessions",
+    private readonly initialBytes = 1 << 20,
+  ) {
+    this.columns = columnsOf(table);
   }
-  return buf.subarray(0, used);
+
+  /** Rows added since the last `take`. */
+  get rows(): number {
+    return this.count;
+  }
+
+  add(row: Readonly<Record<string, unknown>>): void {
+    const line = tsvLine(row, this.columns);
+    // A UTF-16 unit takes at most 3 bytes in UTF-8 (a surrogate pair, 2 units, takes 4).
+    if (this.used + line.length * 3 > this.buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.initialBytes, this.used + line.length * 3));
+      this.buf.copy(grown, 0, 0, this.used);
+      this.buf = grown;
+    }
+    this.used += this.buf.write(line, this.used);
+    this.count++;
+  }
+
+  /** The text of the rows added so far, which the buffer then forgets. */
+  take(): Buffer {
+    const text = this.buf.subarray(0, this.used);
+    // The next rows get a buffer of their own when they come: the text taken stays as it is until inserted.
+    this.buf = EMPTY;
+    this.used = 0;
+    this.count = 0;
+    return text;
+  }
+}
+
+/** Rows of one table as TabSeparated text, ready for `AnalyticsStore.insertEncoded`. */
+export const tsvRows = (rows: readonly Readonly<Record<string, unknown>>[], table: "events" | "sessions"): Buffer => {
+  const out = new TsvBuffer(table, Math.max(4096, rows.length * 256));
+  for (const r of rows) out.add(r);
+  return out.take();
 };

@@ -11,7 +11,7 @@ import { estimate, type RebuildNews } from "./progress.js";
 import { rewriteVisitors } from "./catch-up.js";
 import { inScope, scopeOf } from "./scope.js";
 import { visitorRows } from "./rows.js";
-import { tsvRows } from "../projection/tsv.js";
+import { TsvBuffer } from "../projection/tsv.js";
 import { activate, activeVersion, ensureMeta, listVersions, nextVersion, previousVersion, recordVersion, versionDatabase } from "./versions.js";
 import { dryRunReport, type DryRunTotals } from "./dry-run.js";
 
@@ -135,19 +135,18 @@ export const runRebuild = async (deps: RebuildDeps, args: RebuildArgs): Promise<
     await saveCheckpoint(store, namespace, job, next);
   };
 
-  // Rows wait here for a large insert; checkpoints come only after what they cover was inserted.
-  let eventRows: Record<string, unknown>[] = [];
-  let sessionRows: Record<string, unknown>[] = [];
-  // chDB inserts off the event loop: one insert stays in flight while the next rows are made.
+  // Rows are encoded as they are made and wait here for a large insert; checkpoints come only after what they
+  // cover was inserted.
+  const eventRows = new TsvBuffer("events");
+  const sessionRows = new TsvBuffer("sessions");
+  // chDB inserts off the event loop: one insert stays in flight while the next rows are made and encoded.
   let inFlight: Promise<void> = Promise.resolve();
   const send = async (): Promise<void> => {
-    const [e, s] = [eventRows, sessionRows];
-    eventRows = [];
-    sessionRows = [];
+    const [e, s] = [eventRows.take(), sessionRows.take()];
     await inFlight;
     inFlight = (async () => {
-      await store.insertEncoded("events", "TabSeparated", tsvRows(e, "events"), db);
-      await store.insertEncoded("sessions", "TabSeparated", tsvRows(s, "sessions"), db);
+      await store.insertEncoded("events", "TabSeparated", e, db);
+      await store.insertEncoded("sessions", "TabSeparated", s, db);
     })();
   };
   const flush = async (): Promise<void> => {
@@ -172,14 +171,14 @@ export const runRebuild = async (deps: RebuildDeps, args: RebuildArgs): Promise<
     for await (const chunk of scanner.scan(scope, state.position, state.cursor)) {
       for (const h of chunk.visitors) {
         const rows = visitorRows(h, rulesFor(h.site));
-        for (const r of rows.events) eventRows.push(r);
-        for (const r of rows.sessions) sessionRows.push(r);
+        for (const r of rows.events) eventRows.add(r);
+        for (const r of rows.sessions) sessionRows.add(r);
         events += rows.events.length;
         sessions += rows.sessions.length;
         eventsThisRun += rows.events.length;
         visitors++;
       }
-      if (eventRows.length >= INSERT_ROWS) await send();
+      if (eventRows.rows >= INSERT_ROWS) await send();
       // Steps without visitors (the JetStream spill) are cheap to record and mark phase ends: always kept.
       if (chunk.checkpoint && (chunk.visitors.length === 0 || Date.now() - lastSaved >= CHECKPOINT_MS)) {
         await flush();
