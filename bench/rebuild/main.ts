@@ -105,11 +105,13 @@ const rebuildFrom = async (source: string, scanner: LogScanner, chdbPath: string
         keyEvents: new Set(["purchase"]),
         timeouts: () => ({}),
         setTimeouts: async () => undefined,
+        // Each line with the seconds since the rebuild started, which time its phases.
         tell: (news) => {
-          if (news.type === "log") say(`  ${source}: ${news.line}`);
+          const at = `${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s`;
+          if (news.type === "log") say(`  ${source} ${at}: ${news.line}`);
           else if (Date.now() - last > 5_000) {
             last = Date.now();
-            say(`  ${source}: ${progressLine(news)}`);
+            say(`  ${source} ${at}: ${progressLine(news)}`);
           }
         },
       },
