@@ -97,8 +97,10 @@ interface JetStreamCeiling {
   readonly logLookup: { concurrency: number; visitorsPerSec: number };
 }
 
+type ChdbInsertFormat = "tsv" | "tsv-encoded" | "objects";
+
 interface ChdbCeiling {
-  readonly inserts: readonly { rowsPerInsert: number; format: "tsv" | "objects"; rowsPerSec: number; insertsPerSec: number }[];
+  readonly inserts: readonly { rowsPerInsert: number; format: ChdbInsertFormat; rowsPerSec: number; insertsPerSec: number }[];
 }
 
 interface EsCeiling {
@@ -187,14 +189,16 @@ export const runCeilings = async (
     const sizes = cfg.quick ? [10_000] : [5_000, 50_000];
     const { result: r, cpuPct } = await runChild<ChdbCeiling>(sampler, "chdb", { durationMs: cfg.ms.ceiling, rowsPerInsert: sizes }, 300_000);
     const largest = Math.max(...sizes);
+    const kinds: Record<ChdbInsertFormat, { id: string; label: (n: number) => string }> = {
+      tsv: { id: "chdb-insert", label: (n) => `chDB insert of event rows as TabSeparated text (as the store writer inserts), ${n} per insert (openAnalyticsStore, no URL)` },
+      "tsv-encoded": { id: "chdb-insert-encoded", label: (n) => `chDB insert alone: the same text encoded before the clock starts, ${n} per insert` },
+      objects: { id: "chdb-insert-objects", label: (n) => `chDB insert of event rows as objects the client encodes as JSON, ${n} per insert` },
+    };
     for (const i of r.inserts)
       show({
-        id: i.format === "tsv" ? `chdb-insert-${i.rowsPerInsert}` : `chdb-insert-objects-${i.rowsPerInsert}`,
+        id: `${kinds[i.format].id}-${i.rowsPerInsert}`,
         part: "chdb",
-        label:
-          i.format === "tsv"
-            ? `chDB insert of event rows as TabSeparated text (as the store writer inserts), ${i.rowsPerInsert} per insert (openAnalyticsStore, no URL)`
-            : `chDB insert of event rows as objects the client encodes as JSON, ${i.rowsPerInsert} per insert`,
+        label: kinds[i.format].label(i.rowsPerInsert),
         value: i.rowsPerSec,
         unit: "events/s",
         eventsPerSec: i.rowsPerSec,
