@@ -42,14 +42,14 @@ export const tsvLine = (row: Readonly<Record<string, unknown>>, columns: readonl
   return `${line}\n`;
 };
 
+const EMPTY = Buffer.alloc(0);
+
 /**
  * Rows of one table as TabSeparated text, collected one at a time and taken as one buffer, ready for
  * `AnalyticsStore.insertEncoded`. Each line is written into the buffer as it is made: appending 50,000 lines to
  * one string and converting it at the end took three times as long (V8 builds the long string as a tree, then
  * flattens it), and a caller that adds rows as it makes them spreads the encoding over that work.
  */
-const EMPTY = Buffer.alloc(0);
-
 export class TsvBuffer {
   private buf = EMPTY;
   private used = 0;
