@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { setPriority } from "node:os";
 
 const TASKS = "/proc/self/task";
@@ -9,26 +9,6 @@ const threadIds = (): number[] => {
     return readdirSync(TASKS).map(Number).filter(Number.isInteger);
   } catch {
     return [];
-  }
-};
-
-/** A thread's name as the kernel has it (ClickHouse names its pools); `task` is `self/task/<tid>` or `<pid>/task/<tid>`. */
-export const threadName = (task: string): string => {
-  try {
-    return readFileSync(`/proc/${task}/comm`, "utf8").trim();
-  } catch {
-    return "";
-  }
-};
-
-/** A thread's nice value, from field 19 of its stat line (after the parenthesised name, which may hold spaces). */
-export const threadNice = (task: string): number | undefined => {
-  try {
-    const stat = readFileSync(`/proc/${task}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return Number(fields[16]);
-  } catch {
-    return undefined;
   }
 };
 

@@ -1,3 +1,5 @@
+import { parseUrl } from "./url.js";
+
 /** Where a session came from, in GA4's terms. */
 export interface Attribution {
   readonly source: string;
@@ -29,16 +31,6 @@ const CLICK_IDS: readonly (readonly [string, string])[] = [
 
 const DIRECT: Attribution = { source: "(direct)", medium: "(none)", campaign: "(direct)" };
 
-const parse = (raw: string): URL | undefined => {
-  // Most sessions have no referrer: a thrown error (with its stack) per session was a cost of its own.
-  if (raw === "") return undefined;
-  try {
-    return new URL(raw);
-  } catch {
-    return undefined;
-  }
-};
-
 const bareHost = (host: string): string => host.toLowerCase().replace(/^www\./, "");
 
 /**
@@ -46,12 +38,12 @@ const bareHost = (host: string): string => host.toLowerCase().replace(/^www\./, 
  * referrer (a search engine is organic, any other site a referral, none or the site itself direct).
  */
 export const attribute = (pageUrl: string, referrer: string): Attribution => {
-  const page = parse(pageUrl);
+  const page = parseUrl(pageUrl);
   const q = page?.searchParams;
   const utmSource = q?.get("utm_source");
   if (utmSource) return { source: utmSource, medium: q?.get("utm_medium") || "(not set)", campaign: q?.get("utm_campaign") || "(not set)" };
   for (const [param, source] of CLICK_IDS) if (q?.has(param)) return { source, medium: "cpc", campaign: q.get("utm_campaign") || "(not set)" };
-  const ref = parse(referrer);
+  const ref = parseUrl(referrer);
   if (!ref || (page && bareHost(ref.hostname) === bareHost(page.hostname))) return DIRECT;
   const host = bareHost(ref.hostname);
   for (const [pattern, name] of SEARCH_ENGINES) if (pattern.test(host)) return { source: name, medium: "organic", campaign: "(organic)" };

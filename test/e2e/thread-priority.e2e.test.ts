@@ -1,10 +1,29 @@
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { threadName, threadNice } from "../../src/app/thread-priority.js";
 import { spawnPulse } from "../harness/process.js";
+
+/** A thread's name as the kernel has it (ClickHouse names its pools); `task` is `<pid>/task/<tid>`. */
+const threadName = (task: string): string => {
+  try {
+    return readFileSync(`/proc/${task}/comm`, "utf8").trim();
+  } catch {
+    return "";
+  }
+};
+
+/** A thread's nice value, from field 19 of its stat line (after the parenthesised name, which may hold spaces). */
+const threadNice = (task: string): number | undefined => {
+  try {
+    const stat = readFileSync(`/proc/${task}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(fields[16]);
+  } catch {
+    return undefined;
+  }
+};
 
 /** Every thread of a process with its name and nice value, from /proc. */
 const threadsOf = (pid: number): { tid: number; name: string; nice: number | undefined }[] =>
